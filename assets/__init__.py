@@ -1,0 +1,1 @@
+"""The platform's Dagster definitions folder: one sub-folder per source feed (defs.yaml)."""

@@ -1,0 +1,24 @@
+"""Dagster resources, each defined once for the whole code location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from wmp_platform.storage import DataLayout, default_data_dir
+
+
+class LakeResource(dg.ConfigurableResource):
+    """The platform's data folder: landing files, the Parquet lake and the DuckDB warehouse."""
+
+    data_dir: str
+
+    @property
+    def layout(self) -> DataLayout:
+        return DataLayout(Path(self.data_dir))
+
+
+def platform_resources() -> dict[str, dg.ConfigurableResource]:
+    """The resources of the code location; the data folder comes from WMP_DATA_DIR."""
+    return {"lake": LakeResource(data_dir=str(default_data_dir()))}

@@ -1,0 +1,5 @@
+"""Dagster components of the platform: the classes that turn YAML declarations into assets."""
+
+from wmp_platform.components.source_feed import SourceFeedComponent
+
+__all__ = ["SourceFeedComponent"]

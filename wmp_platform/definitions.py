@@ -1,0 +1,73 @@
+"""The Dagster code location: every feed declared under assets/, the warehouse, jobs and resources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from resources import LakeResource, platform_resources
+from wmp_platform.warehouse import register_lake_views, row_counts
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WAREHOUSE_POOL = "warehouse"  # one writer at a time on the DuckDB warehouse file
+
+
+def warehouse_feeds_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    feeds = sorted(key.path[1] for key in staged_keys)
+
+    @dg.asset(
+        key=["warehouse", "feeds"],
+        deps=staged_keys,
+        group_name="warehouse",
+        kinds={"duckdb"},
+        owners=["team:platform"],
+        pool=WAREHOUSE_POOL,
+    )
+    def warehouse_feeds(lake: LakeResource) -> dg.MaterializeResult:
+        """Every feed's raw, staged and quarantine layers as views in the DuckDB warehouse
+        (schemas raw, staged, quarantine), so analysts and downstream assets query them by name."""
+        import duckdb
+
+        lake.layout.root.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(lake.layout.warehouse)) as con:
+            register_lake_views(con, lake.layout, feeds)
+            counts = row_counts(con)
+        table = "| feed | raw | staged | quarantine |\n|---|---:|---:|---:|\n" + "\n".join(
+            f"| {feed} | {c['raw']:,} | {c['staged']:,} | {c['quarantine']:,} |" for feed, c in counts.items()
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": sum(c["staged"] for c in counts.values()),
+                "feeds": dg.MetadataValue.md(table),
+                "warehouse": dg.MetadataValue.path(str(lake.layout.warehouse)),
+            }
+        )
+
+    return warehouse_feeds
+
+
+def ingest_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
+    """One job per kind of partitioning, so a run never mixes partition schemes."""
+    return [
+        dg.define_asset_job(
+            f"ingest_{kind}_feeds",
+            selection=dg.AssetSelection.tag("partitioning", kind),
+            description=f"Load and stage every {kind} feed for the chosen partitions.",
+        )
+        for kind in ("daily", "monthly", "reference")
+    ]
+
+
+def build_definitions(project_root: Path = PROJECT_ROOT) -> dg.Definitions:
+    feeds = dg.load_from_defs_folder(project_root=project_root)
+    staged = [key for key in feeds.resolve_all_asset_keys() if key.path[0] == "feeds" and key.path[-1] == "staged"]
+    return dg.Definitions.merge(
+        feeds,
+        dg.Definitions(assets=[warehouse_feeds_asset(staged)], jobs=ingest_jobs(), resources=platform_resources()),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

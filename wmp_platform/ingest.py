@@ -1,0 +1,266 @@
+"""Raw and staged layers of a feed, one partition at a time.
+
+raw: every record of the partition's landing files, as text, with lineage. staged: typed
+and normalised, with POLE columns named the same way in every feed. A record that cannot
+be typed goes to the feed's quarantine with every reason, so staged + quarantined = raw.
+
+Each partition is one Parquet file per layer, written to a temporary name and renamed into
+place: re-running a partition replaces it, a killed run leaves the old file intact, and
+runs for different feeds or partitions never share a lock.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from wmp_platform.declarations import Column, FeedDeclaration
+from wmp_platform.identifiers import install_macros
+from wmp_platform.landing import files_for_partition
+from wmp_platform.sql import quote, sql_literal
+from wmp_platform.readers import LOAD_ERROR, RAW_RECORD, ROW_NUMBER, read_landing_file
+from wmp_platform.storage import DataLayout, remove_stale_temporaries, temporary_sibling
+
+SOURCE_FILE, FILE_SHA256, LOADED_AT, PARTITION = "_source_file", "_file_sha256", "_loaded_at", "_partition"
+RECORD_KEY, ISSUES = "_record_key", "_issues"
+LINEAGE = (SOURCE_FILE, ROW_NUMBER, FILE_SHA256, LOADED_AT, PARTITION)
+TIMEZONE = "Europe/London"
+
+
+@dataclass
+class RawLoad:
+    rows: int = 0
+    files: list[str] = field(default_factory=list)
+    skipped_duplicates: list[str] = field(default_factory=list)
+    malformed_records: int = 0
+
+
+@dataclass
+class StageResult:
+    raw_rows: int
+    staged_rows: int
+    quarantined_rows: int
+    issue_counts: dict[str, int]
+
+    @property
+    def reconciled(self) -> bool:
+        return self.staged_rows + self.quarantined_rows == self.raw_rows
+
+
+def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for one step: platform macros installed, London time."""
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = {sql_literal(TIMEZONE)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+    install_macros(con)
+    return con
+
+
+def _write_parquet_atomically(write, target: Path) -> None:
+    remove_stale_temporaries(target.parent)
+    temporary = temporary_sibling(target)
+    try:
+        write(temporary)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _checksums_in_other_partitions(layout: DataLayout, feed: FeedDeclaration, partition: str) -> dict[str, str]:
+    folder = layout.layer_dir(feed.name, "raw")
+    others = [p for p in folder.glob("*.parquet") if p.stem != partition] if folder.is_dir() else []
+    if not others:
+        return {}
+    with connect() as con:
+        rows = con.execute(
+            f"SELECT DISTINCT {FILE_SHA256}, {PARTITION} FROM read_parquet(?)", [[str(p) for p in others]]
+        ).fetchall()
+    return dict(rows)
+
+
+def raw_schema(feed: FeedDeclaration) -> pa.Schema:
+    return pa.schema(
+        [(c.name, pa.string()) for c in feed.columns]
+        + [(ROW_NUMBER, pa.int64()), (LOAD_ERROR, pa.string()), (RAW_RECORD, pa.string()),
+           (SOURCE_FILE, pa.string()), (FILE_SHA256, pa.string()),
+           (LOADED_AT, pa.timestamp("us", tz="UTC")), (PARTITION, pa.string())]
+    )
+
+
+def load_raw(layout: DataLayout, feed: FeedDeclaration, partition: str) -> RawLoad:
+    """Load every landing file of the partition into the raw layer, replacing what was there.
+
+    A file whose bytes were already loaded (same SHA-256, in this partition under another
+    name or in another partition) is skipped and reported, so a re-delivery never doubles rows.
+    """
+    landing = layout.feed_landing(feed.landing_folder)
+    loaded_elsewhere = _checksums_in_other_partitions(layout, feed, partition)
+    loaded_at = datetime.now(timezone.utc)
+    result, tables, seen = RawLoad(), [], {}
+    schema = raw_schema(feed)
+    for landing_file in files_for_partition(feed, landing, partition):
+        name = landing_file.path.relative_to(layout.landing).as_posix()
+        checksum = landing_file.sha256()
+        earlier = seen.get(checksum) or loaded_elsewhere.get(checksum)
+        if earlier:
+            result.skipped_duplicates.append(f"{name} (same bytes as {earlier})")
+            continue
+        seen[checksum] = name
+        table = read_landing_file(landing_file.path, feed)
+        rows = table.num_rows
+        for column, value in ((SOURCE_FILE, name), (FILE_SHA256, checksum), (LOADED_AT, loaded_at), (PARTITION, partition)):
+            table = table.append_column(column, pa.repeat(pa.scalar(value, schema.field(column).type), rows))
+        tables.append(table.select(schema.names).cast(schema))
+        result.files.append(name)
+        result.rows += rows
+        result.malformed_records += rows - table.column(LOAD_ERROR).null_count
+    combined = pa.concat_tables(tables) if tables else schema.empty_table()
+    _write_parquet_atomically(
+        lambda path: pq.write_table(combined, path, compression="zstd"),
+        layout.partition_file(feed.name, "raw", partition),
+    )
+    return result
+
+
+# --- staging ---------------------------------------------------------------------------
+
+def _typed(column: Column) -> str:
+    """SQL turning the column's text into its declared type (NULL where it does not parse)."""
+    text = f"nullif(trim({quote(column.name)}), '')"
+    if column.type == "string":
+        return text
+    if column.type == "integer":
+        return f"TRY_CAST({text} AS BIGINT)"
+    if column.type == "decimal":
+        return f"TRY_CAST({text} AS DECIMAL(18, 6))"
+    if column.type == "float":
+        return f"TRY_CAST({text} AS DOUBLE)"
+    if column.type == "boolean":
+        trues = ", ".join(sql_literal(v.lower()) for v in column.true_values)
+        falses = ", ".join(sql_literal(v.lower()) for v in column.false_values)
+        return f"CASE WHEN lower({text}) IN ({trues}) THEN true WHEN lower({text}) IN ({falses}) THEN false END"
+    zoned = [f for f in column.formats if "%z" in f or "%Z" in f]
+    local = [f for f in column.formats if f not in zoned]
+
+    def parse(formats: list[str]) -> str:
+        return f"TRY_STRPTIME({text}, [{', '.join(sql_literal(f) for f in formats)}])"
+
+    if column.type == "date":
+        return f"CAST({parse(column.formats)} AS DATE)"
+    # timestamps without an offset are wall-clock times in London
+    candidates = ([parse(zoned)] if zoned else []) + ([f"timezone('{TIMEZONE}', {parse(local)})"] if local else [])
+    return candidates[0] if len(candidates) == 1 else f"coalesce({', '.join(candidates)})"
+
+
+_NORMALISERS = {
+    ("person", "forename"): "wmp_name", ("person", "middle_names"): "wmp_name",
+    ("person", "surname"): "wmp_name", ("person", "full_name"): "wmp_name",
+    ("person", "sex"): "wmp_sex", ("person", "postcode"): "wmp_postcode", ("person", "phone"): "wmp_phone",
+    ("person", "pnc_id"): "wmp_pnc", ("person", "cro_number"): "wmp_cro", ("person", "ni_number"): "wmp_ni",
+    ("person", "address"): "wmp_address", ("person", "collar_number"): "upper",
+    ("vehicle", "registration"): "wmp_vrm", ("vehicle", "make"): "upper", ("vehicle", "model"): "upper",
+    ("vehicle", "colour"): "upper",
+    ("location", "postcode"): "wmp_postcode", ("location", "address"): "wmp_address",
+    ("location", "latitude"): "TRY_CAST", ("location", "longitude"): "TRY_CAST",
+}
+
+
+def _canonical(canonical: str, attribute: str, source: Column) -> str:
+    entity = canonical.split("_", 1)[0]
+    normaliser = _NORMALISERS.get((entity, attribute))
+    value = quote(source.name)
+    if normaliser == "TRY_CAST":
+        return f"TRY_CAST({value} AS DOUBLE)"
+    if normaliser:
+        return f"{normaliser}(CAST({value} AS VARCHAR))" if source.type != "string" else f"{normaliser}({value})"
+    return value
+
+
+def _issue_checks(feed: FeedDeclaration) -> list[str]:
+    checks = [f"CASE WHEN {LOAD_ERROR} IS NOT NULL THEN 'record: ' || {LOAD_ERROR} END"]
+    for column in feed.columns:
+        text, typed = quote(f"{column.name}__text"), quote(column.name)
+        if column.type != "string":
+            expected = f"a {column.type}" + (f" in format {' or '.join(column.formats)}" if column.formats else "")
+            checks.append(
+                f"CASE WHEN {text} IS NOT NULL AND {typed} IS NULL THEN {sql_literal(f'{column.name}: not {expected}')} END"
+            )
+        if not column.nullable:
+            checks.append(
+                f"CASE WHEN {LOAD_ERROR} IS NULL AND {text} IS NULL THEN {sql_literal(f'{column.name}: required value missing')} END"
+            )
+    return checks
+
+
+def staging_sql(feed: FeedDeclaration, raw_path: str) -> str:
+    """One SELECT from the raw Parquet giving typed columns, POLE columns and each row's issues."""
+    typed = ",\n    ".join(
+        f"nullif(trim({quote(c.name)}), '') AS {quote(c.name + '__text')}, {_typed(c)} AS {quote(c.name)}"
+        for c in feed.columns
+    )
+    key = "concat_ws('|', " + ", ".join(quote(k + "__text") for k in feed.primary_key) + ")"
+    pole = "".join(
+        f",\n    {_canonical(canonical, attribute, feed.column(source))} AS {quote(canonical)}"
+        for canonical, attribute, source in feed.pole.pole_columns()
+    )
+    issues = ",\n        ".join(_issue_checks(feed))
+    lineage = ", ".join(LINEAGE)
+    return f"""
+WITH typed AS (
+  SELECT {lineage}, {LOAD_ERROR}, {RAW_RECORD},
+    {typed}
+  FROM read_parquet({sql_literal(raw_path)})
+)
+SELECT {key} AS {RECORD_KEY}, {lineage}, {LOAD_ERROR}, {RAW_RECORD},
+    {", ".join(quote(c.name + "__text") + ", " + quote(c.name) for c in feed.columns)}{pole},
+    list_filter([
+        {issues}
+    ], lambda issue: issue IS NOT NULL) AS {ISSUES}
+FROM typed
+"""
+
+
+def stage(layout: DataLayout, feed: FeedDeclaration, partition: str) -> StageResult:
+    """Type and normalise one raw partition into staged and quarantine, replacing both."""
+    raw_path = layout.partition_file(feed.name, "raw", partition)
+    if not raw_path.exists():
+        raise FileNotFoundError(f"{raw_path}: raw partition {partition!r} of feed {feed.name!r} has not been loaded")
+    typed_columns = ", ".join(quote(c.name) for c in feed.columns)
+    pole = "".join(f", {quote(canonical)}" for canonical, _, _ in feed.pole.pole_columns())
+    lineage = ", ".join(LINEAGE)
+    with connect() as con:
+        con.execute(f"CREATE TEMP TABLE checked AS {staging_sql(feed, str(raw_path))}")
+        staged = f"SELECT {RECORD_KEY}, {lineage}, {typed_columns}{pole} FROM checked WHERE len({ISSUES}) = 0"
+        quarantined = (
+            f"SELECT {RECORD_KEY}, {lineage}, {ISSUES}, {LOAD_ERROR}, {RAW_RECORD}, "
+            + ", ".join(f"{quote(c.name + '__text')} AS {quote(c.name)}" for c in feed.columns)
+            + f" FROM checked WHERE len({ISSUES}) > 0"
+        )
+        for layer, query in (("staged", staged), ("quarantine", quarantined)):
+            _write_parquet_atomically(
+                lambda path, query=query: con.execute(
+                    f"COPY ({query}) TO {sql_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)"
+                ),
+                layout.partition_file(feed.name, layer, partition),
+            )
+        raw_rows, staged_rows = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE len({ISSUES}) = 0) FROM checked"
+        ).fetchone()
+        issue_counts = dict(
+            con.execute(
+                f"SELECT split_part(issue, ':', 1) AS field, count(*) FROM "
+                f"(SELECT unnest({ISSUES}) AS issue FROM checked) GROUP BY ALL ORDER BY 2 DESC"
+            ).fetchall()
+        )
+    return StageResult(raw_rows, staged_rows, raw_rows - staged_rows, issue_counts)
+
+
+def count_rows(path: Path) -> int:
+    return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
