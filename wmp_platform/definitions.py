@@ -1,6 +1,5 @@
 """The Dagster code location: every feed declared under assets/, the warehouse, jobs and resources."""
 
-from __future__ import annotations
 
 from pathlib import Path
 
@@ -47,7 +46,7 @@ def warehouse_feeds_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
     return warehouse_feeds
 
 
-def ingest_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
+def ingest_jobs() -> list:
     """One job per kind of partitioning, so a run never mixes partition schemes."""
     return [
         dg.define_asset_job(
@@ -60,12 +59,12 @@ def ingest_jobs() -> list[dg.UnresolvedAssetJobDefinition]:
 
 
 def build_definitions(project_root: Path = PROJECT_ROOT) -> dg.Definitions:
-    feeds = dg.load_from_defs_folder(project_root=project_root)
-    staged = [key for key in feeds.resolve_all_asset_keys() if key.path[0] == "feeds" and key.path[-1] == "staged"]
-    return dg.Definitions.merge(
-        feeds,
-        dg.Definitions(assets=[warehouse_feeds_asset(staged)], jobs=ingest_jobs(), resources=platform_resources()),
+    feeds = dg.Definitions.merge(
+        dg.load_from_defs_folder(project_root=project_root),
+        dg.Definitions(jobs=ingest_jobs(), resources=platform_resources()),
     )
+    staged = [key for key in feeds.resolve_all_asset_keys() if key.path[0] == "feeds" and key.path[-1] == "staged"]
+    return dg.Definitions.merge(feeds, dg.Definitions(assets=[warehouse_feeds_asset(staged)]))
 
 
 @dg.definitions

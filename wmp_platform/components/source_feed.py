@@ -4,13 +4,12 @@ This is the one place where declarations meet Dagster; the work itself is done b
 engine (wmp_platform.ingest), which knows nothing of Dagster.
 """
 
-from __future__ import annotations
-
 import dagster as dg
+from pydantic import ValidationError
 
 from resources import LakeResource
 from wmp_platform import ingest
-from wmp_platform.declarations import FeedDeclaration
+from wmp_platform.declarations import DeclarationError, FeedDeclaration, format_validation_error
 from wmp_platform.storage import UNPARTITIONED
 
 RECONCILIATION_CHECK = "reconciliation"
@@ -146,6 +145,13 @@ def feed_assets(feed: FeedDeclaration) -> list[dg.AssetsDefinition]:
 
 class SourceFeedComponent(FeedDeclaration, dg.Component, dg.Resolvable):
     """A source feed declared in YAML (defs.yaml): its raw and staged assets and their checks."""
+
+    @classmethod
+    def load(cls, attributes, context: dg.ComponentLoadContext) -> "SourceFeedComponent":
+        try:
+            return super().load(attributes, context)
+        except ValidationError as error:
+            raise DeclarationError(format_validation_error(context.path / "defs.yaml", error)) from None
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         return dg.Definitions(assets=feed_assets(self))
