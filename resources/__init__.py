@@ -1,6 +1,5 @@
 """Dagster resources, each defined once for the whole code location."""
 
-from __future__ import annotations
 
 from pathlib import Path
 
