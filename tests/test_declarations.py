@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from wmp_platform.declarations import DeclarationError, load_declaration
-from conftest import FIXTURES
+from conftest import FIXTURES, REPO
 
 COURT = FIXTURES / "court_results" / "defs.yaml"
 
@@ -75,3 +78,10 @@ def test_unknown_role_lists_the_allowed_roles(tmp_path):
     path = write_variant(tmp_path, lambda a: a["pole"]["persons"][0].update(role="culprit"))
     with pytest.raises(DeclarationError, match="suspect"):
         load_declaration(path)
+
+
+def test_dg_checks_pass_on_the_repository():
+    dg_cli = str(Path(sys.executable).with_name("dg"))
+    for check in ("yaml", "defs"):
+        result = subprocess.run([dg_cli, "check", check], cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
