@@ -26,8 +26,8 @@ telemetry:
 concurrency:
   pools:
     default_limit: 1   # the only pool is the DuckDB warehouse writer
-run_queue:
-  max_concurrent_runs: 4
+  runs:
+    max_concurrent_runs: 4
 """
 
 
@@ -104,7 +104,7 @@ def run_demo(data_dir: Path, size: str | int = "small", seed: int = 42, regenera
 
     started = time.perf_counter()
     warehouse = defs.resolve_assets_def(dg.AssetKey(["warehouse", "feeds"]))
-    result = dg.materialize([warehouse], instance=instance, resources=defs.resources)
+    result = dg.materialize([warehouse], instance=instance)
     report.runs.append(f"warehouse/feeds ({result.run_id[:8]})")
     report.timings["warehouse/feeds"] = time.perf_counter() - started
     report.timings["total"] = sum(report.timings.values())

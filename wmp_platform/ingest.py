@@ -11,6 +11,8 @@ runs for different feeds or partitions never share a lock.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -53,13 +55,18 @@ class StageResult:
         return self.staged_rows + self.quarantined_rows == self.raw_rows
 
 
-def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB for one step: platform macros installed, London time."""
+@functools.cache
+def _engine() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process with the platform's macros, installed once."""
     con = duckdb.connect()
-    con.execute(f"SET TimeZone = {sql_literal(TIMEZONE)}")
-    if memory_limit:
-        con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
     install_macros(con)
+    return con
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A connection for one step (its own temp tables and settings), London time."""
+    con = _engine().cursor()
+    con.execute(f"SET TimeZone = {sql_literal(TIMEZONE)}")
     return con
 
 
@@ -73,16 +80,19 @@ def _write_parquet_atomically(write, target: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
+CHECKSUMS_KEY = b"wmp.file_sha256"  # footer metadata of a raw partition file: the checksums it holds
+
+
 def _checksums_in_other_partitions(layout: DataLayout, feed: FeedDeclaration, partition: str) -> dict[str, str]:
+    """Checksum -> partition for files loaded elsewhere; read from Parquet footers, not data."""
     folder = layout.layer_dir(feed.name, "raw")
-    others = [p for p in folder.glob("*.parquet") if p.stem != partition] if folder.is_dir() else []
-    if not others:
-        return {}
-    with connect() as con:
-        rows = con.execute(
-            f"SELECT DISTINCT {FILE_SHA256}, {PARTITION} FROM read_parquet(?)", [[str(p) for p in others]]
-        ).fetchall()
-    return dict(rows)
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+        if path.stem != partition:
+            metadata = pq.read_schema(path).metadata or {}
+            for checksum in json.loads(metadata.get(CHECKSUMS_KEY, b"[]")):
+                found.setdefault(checksum, path.stem)
+    return found
 
 
 def raw_schema(feed: FeedDeclaration) -> pa.Schema:
@@ -122,6 +132,7 @@ def load_raw(layout: DataLayout, feed: FeedDeclaration, partition: str) -> RawLo
         result.rows += rows
         result.malformed_records += rows - table.column(LOAD_ERROR).null_count
     combined = pa.concat_tables(tables) if tables else schema.empty_table()
+    combined = combined.replace_schema_metadata({CHECKSUMS_KEY: json.dumps(sorted(seen)).encode()})
     _write_parquet_atomically(
         lambda path: pq.write_table(combined, path, compression="zstd"),
         layout.partition_file(feed.name, "raw", partition),
