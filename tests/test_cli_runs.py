@@ -62,7 +62,7 @@ def test_run_killed_mid_write_leaves_no_partial_or_duplicate_data(estate):
     landed, partition = first_day(data, "crime")
     # make the day's file large enough that writing it takes a while
     header, *records = landed.read_text().splitlines(keepends=True)
-    copies = max(1, 300_000 // max(len(records), 1))
+    copies = max(1, 100_000 // max(len(records), 1))
     landed.write_text(header + "".join(records) * copies)
     expected = records_in(landed, feed)
 
