@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from resources import LakeResource, platform_resources
-from wmp_platform.warehouse import register_lake_views, row_counts
+from wmp_platform.warehouse import open_warehouse, register_lake_views, row_counts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WAREHOUSE_POOL = "warehouse"  # one writer at a time on the DuckDB warehouse file
@@ -26,10 +26,8 @@ def warehouse_feeds_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
     def warehouse_feeds(lake: LakeResource) -> dg.MaterializeResult:
         """Every feed's raw, staged and quarantine layers as views in the DuckDB warehouse
         (schemas raw, staged, quarantine), so analysts and downstream assets query them by name."""
-        import duckdb
-
         lake.layout.root.mkdir(parents=True, exist_ok=True)
-        with duckdb.connect(str(lake.layout.warehouse)) as con:
+        with open_warehouse(lake.layout.warehouse) as con:
             register_lake_views(con, lake.layout, feeds)
             counts = row_counts(con)
         table = "| feed | raw | staged | quarantine |\n|---|---:|---:|---:|\n" + "\n".join(

@@ -9,12 +9,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
 from wmp_platform.declarations import load_declarations
 from wmp_platform.landing import landing_files
 from wmp_platform.storage import DATA_DIR_VARIABLE, UNPARTITIONED, DataLayout
-from wmp_platform.warehouse import row_counts
+from wmp_platform.warehouse import open_warehouse, row_counts
 
 FEEDS_DIR = Path(__file__).resolve().parent.parent / "assets" / "feeds"
 JOB_FOR_PARTITIONING = {"daily": "ingest_daily_feeds", "monthly": "ingest_monthly_feeds", "none": "ingest_reference_feeds"}
@@ -109,6 +107,6 @@ def run_demo(data_dir: Path, size: str | int = "small", seed: int = 42, regenera
     report.timings["warehouse/feeds"] = time.perf_counter() - started
     report.timings["total"] = sum(report.timings.values())
 
-    with duckdb.connect(str(layout.warehouse), read_only=True) as con:
+    with open_warehouse(layout.warehouse, read_only=True) as con:
         report.feeds = row_counts(con)
     return report

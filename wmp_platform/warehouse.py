@@ -4,10 +4,38 @@ the warehouse holds views over it, refreshed by a single writer."""
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
 import duckdb
 
 from wmp_platform.sql import quote, sql_literal
 from wmp_platform.storage import LAYERS, DataLayout
+
+
+@contextmanager
+def open_warehouse(path: Path, read_only: bool = False, wait_seconds: float = 300):
+    """A connection to the warehouse file that waits while another process holds its lock.
+
+    DuckDB allows one writing process per file; the platform's writers share one pool, and
+    this wait covers what runs outside it (an analyst's session, a manual run).
+    """
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def register_lake_views(con: duckdb.DuckDBPyConnection, layout: DataLayout, feeds: list[str]) -> None:
