@@ -270,7 +270,7 @@ def load_declaration(path: Path | str) -> FeedDeclaration:
     """Read one feed's defs.yaml (a Dagster component file) and validate its attributes."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text())
+        document = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         raise DeclarationError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(document, dict) or "attributes" not in document:
