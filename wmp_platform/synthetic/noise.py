@@ -31,6 +31,10 @@ class Quality:
     stale_address: float = 0.1  # a person with a previous address is recorded there
     address_style: float = 0.3  # abbreviated street type, no locality, no town
     format_drift: float = 0.1  # identifiers, postcodes, phones, registrations written another way
+    garbled_date: float = 0.002  # a record whose date or time field holds text no format reads ("N/K")
+
+
+GARBLED_DATES = ("N/K", "00/00/0000", "UNKNOWN", "31/02/1985", "?")
 
 
 @dataclass(slots=True)

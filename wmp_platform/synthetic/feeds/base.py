@@ -18,7 +18,8 @@ from typing import ClassVar
 
 from wmp_platform.declarations import FeedDeclaration
 from wmp_platform.synthetic.days import Day, format_time
-from wmp_platform.synthetic.noise import Quality
+from wmp_platform.synthetic.noise import GARBLED_DATES, Quality
+from wmp_platform.synthetic.sampling import pick
 from wmp_platform.synthetic.population import Address, Person, Population, Vehicle
 from wmp_platform.synthetic.roster import Roster
 
@@ -100,7 +101,10 @@ class Feed:
     def _rendered(self, case, day: Day, rng: random.Random) -> Record:
         self.serial += 1
         self.serial_today += 1
-        return self.finish(self.render(case, day, rng))
+        record = self.finish(self.render(case, day, rng))
+        if self._temporal and rng.random() < self.quality.garbled_date:
+            record.row[pick(rng, self._temporal)[0]] = pick(rng, GARBLED_DATES)
+        return record
 
     def finish(self, record: Record) -> Record:
         """The record with its dates and instants written in the declared formats."""
