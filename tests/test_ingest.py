@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -193,3 +198,43 @@ def test_required_value_missing_is_quarantined(layout):
     ingest.load_raw(layout, feed, DAY1)
     ingest.stage(layout, feed, DAY1)
     assert list(rows(layout.partition_file("sample", "quarantine", DAY1))[0]["_issues"]) == ["ref: required value missing"]
+
+
+def load_and_stage_repeatedly(root: str, partition: str, times: int) -> None:
+    from conftest import FIXTURES
+    from wmp_platform.declarations import load_declaration
+    from wmp_platform.storage import DataLayout
+
+    layout, feed = DataLayout(Path(root)), load_declaration(FIXTURES / "court_results" / "defs.yaml")
+    for _ in range(times):
+        ingest.load_raw(layout, feed, partition)
+        ingest.stage(layout, feed, partition)
+
+
+def test_parallel_writers_of_one_feed_do_not_disturb_each_other(layout, court_results):
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=load_and_stage_repeatedly, args=(str(layout.root), partition, 15))
+        for partition in (DAY1, DAY2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    assert ingest.count_rows(layout.partition_file("court_results", "raw", DAY1)) == 4
+    assert ingest.count_rows(layout.partition_file("court_results", "raw", DAY2)) == 2
+    assert not list(layout.layer_dir("court_results", "raw").glob(".*.tmp"))
+
+
+def test_leftovers_of_a_dead_writer_are_removed_and_a_live_writers_kept(layout, court_results):
+    target = layout.partition_file("court_results", "raw", DAY1)
+    target.parent.mkdir(parents=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = target.with_name(f".{target.name}.{dead.stdout.strip()}.abc.tmp")
+    live = target.with_name(f".{target.name}.{os.getpid()}.def.tmp")
+    other_partition = target.with_name(f".{DAY2}.parquet.{dead.stdout.strip()}.abc.tmp")
+    for path in (stale, live, other_partition):
+        path.write_bytes(b"partial")
+    ingest.load_raw(layout, court_results, DAY1)
+    assert not stale.exists() and live.exists() and other_partition.exists()

@@ -71,7 +71,7 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 
 def _write_parquet_atomically(write, target: Path) -> None:
-    remove_stale_temporaries(target.parent)
+    remove_stale_temporaries(target)
     temporary = temporary_sibling(target)
     try:
         write(temporary)

@@ -60,13 +60,25 @@ UNPARTITIONED = "all"
 
 
 def temporary_sibling(path: Path) -> Path:
-    """A unique temporary name next to path; os.replace() onto path is then atomic."""
+    """A unique temporary name next to path, marked with this process's id; os.replace() onto
+    path is then atomic, and readers globbing *.parquet never see it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
 
 
-def remove_stale_temporaries(folder: Path) -> None:
-    """Leftovers of a killed writer: never visible to readers (hidden, .tmp), removed on the next write."""
-    if folder.is_dir():
-        for leftover in folder.glob(".*.tmp"):
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove what killed writers of path left behind; a live writer's temporary file is kept."""
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = leftover.name[len(path.name) + 2 :].split(".", 1)[0]
+        if not pid.isdigit() or not _running(int(pid)):
             leftover.unlink(missing_ok=True)
