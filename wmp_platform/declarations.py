@@ -59,6 +59,9 @@ class Column(Strict):
     )
     true_values: list[str] = Field(default_factory=lambda: ["true", "t", "yes", "y", "1"])
     false_values: list[str] = Field(default_factory=lambda: ["false", "f", "no", "n", "0"])
+    allowed_values: list[str] | None = Field(
+        default=None, description="Reference list: the only values the column may hold (checked by the quality gate)."
+    )
     start: int | None = Field(default=None, description="1-based start position, fixed-width files only.")
     width: int | None = Field(default=None, description="Field width in characters, fixed-width files only.")
 
@@ -173,6 +176,29 @@ class PoleMapping(Strict):
         return out
 
 
+Severity = Literal["error", "warn"]
+
+
+class QualityRule(Strict):
+    """A data-quality rule declared for the feed, run by great-expectations on the staged rows."""
+
+    name: str = Field(description="Rule name, snake_case; shown in quarantine reasons and check metadata.")
+    column: str = Field(description="Staged column the rule applies to (a declared column or a POLE column).")
+    expectation: str = Field(description="great-expectations expectation, e.g. expect_column_values_to_be_in_set.")
+    kwargs: dict[str, object] = Field(default_factory=dict, description="Arguments of the expectation.")
+    severity: Severity = "error"
+
+
+class QualityPolicy(Strict):
+    """How the feed's quality gate behaves, beyond the rules derived from the declaration."""
+
+    rules: list[QualityRule] = Field(default_factory=list)
+    max_failure_rate: float = Field(
+        default=0.05, ge=0, le=1,
+        description="An error rule failing on a larger share of rows fails its check and blocks downstream.",
+    )
+
+
 class FeedDeclaration(Strict):
     """Everything the platform needs to know about one source feed."""
 
@@ -190,6 +216,7 @@ class FeedDeclaration(Strict):
     event_time: str | None = Field(default=None, description="Column holding the event time.")
     columns: list[Column]
     pole: PoleMapping = PoleMapping()
+    quality: QualityPolicy = QualityPolicy()
 
     @field_validator("name")
     @classmethod
