@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -185,7 +185,7 @@ class QualityRule(Strict):
     name: str = Field(description="Rule name, snake_case; shown in quarantine reasons and check metadata.")
     column: str = Field(description="Staged column the rule applies to (a declared column or a POLE column).")
     expectation: str = Field(description="great-expectations expectation, e.g. expect_column_values_to_be_in_set.")
-    kwargs: dict[str, object] = Field(default_factory=dict, description="Arguments of the expectation.")
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="Arguments of the expectation.")
     severity: Severity = "error"
 
 
@@ -194,9 +194,15 @@ class QualityPolicy(Strict):
 
     rules: list[QualityRule] = Field(default_factory=list)
     max_failure_rate: float = Field(
-        default=0.05, ge=0, le=1,
-        description="An error rule failing on a larger share of rows fails its check and blocks downstream.",
+        default=0.05, description="An error rule failing on a larger share of rows fails its check and blocks downstream."
     )
+
+    @field_validator("max_failure_rate")
+    @classmethod
+    def _a_share(cls, value: float) -> float:
+        if not 0 <= value <= 1:
+            raise ValueError(f"max_failure_rate {value} must be between 0 and 1")
+        return value
 
 
 class FeedDeclaration(Strict):
