@@ -60,10 +60,13 @@ def test_run_killed_mid_write_leaves_no_partial_or_duplicate_data(estate):
     data, env = estate
     feed = load_declarations(FEEDS_DIR)["crime"]
     landed, partition = first_day(data, "crime")
-    # make the day's file large enough that writing it takes a while
+    # make the day's file large enough that writing it takes a while; each copy gets its own
+    # crime reference (the first field), so the quality gate sees distinct records
     header, *records = landed.read_text().splitlines(keepends=True)
     copies = max(1, 100_000 // max(len(records), 1))
-    landed.write_text(header + "".join(records) * copies)
+    landed.write_text(header + "".join(
+        f"{reference}-{copy}," + rest for copy in range(copies) for reference, rest in (r.split(",", 1) for r in records)
+    ))
     expected = records_in(landed, feed)
 
     raw_dir = data / "lake" / "crime" / "raw"

@@ -45,10 +45,41 @@ def test_a_feed_added_from_yaml_and_sample_files_alone(layout, court_results):
         ("feeds/court_results/raw", "2026-10-01"), ("feeds/court_results/raw", "2026-10-02"),
         ("feeds/court_results/staged", "2026-10-01"), ("feeds/court_results/staged", "2026-10-02"),
     ]
-    [check] = result.get_asset_check_evaluations()
-    assert check.check_name == RECONCILIATION_CHECK and check.passed
+    checks = {check.check_name: check for check in result.get_asset_check_evaluations()}
+    assert set(checks) == {RECONCILIATION_CHECK, "quality_keys", "quality_identifiers", "quality_dates"}
+    assert all(check.passed for check in checks.values())
     metadata = result.get_asset_materialization_events()[-1].materialization.metadata
     assert metadata["quarantined_rows"].value == 2 and metadata["raw_rows"].value == 6
+
+
+def test_a_blocking_quality_failure_stops_downstream_assets(layout, court_results):
+    # a PNC ID with a wrong check letter on every row: the identifier rule fails far above its tolerance
+    landing = layout.feed_landing("court_results")
+    for path in landing.iterdir():
+        path.write_text(path.read_text().replace("85/12345L", "85/12345X").replace(",,", ",85/12345X,", 1))
+    defs = build_defs_for_component(component_from(FIXTURES / "court_results" / "defs.yaml"))
+
+    @dg.asset(deps=[dg.AssetKey(["feeds", "court_results", "staged"])], partitions_def=dg.DailyPartitionsDefinition("2025-01-01", timezone="Europe/London", end_offset=1))
+    def downstream() -> None:
+        """Stands for matching and marts."""
+
+    result = dg.materialize(
+        [*defs.assets, downstream], resources={"lake": LakeResource(data_dir=str(layout.root))},
+        partition_key="2026-10-01", raise_on_error=False,
+    )
+    checks = {check.check_name: check for check in result.get_asset_check_evaluations()}
+    identifiers = checks["quality_identifiers"]
+    assert not identifiers.passed and identifiers.severity == dg.AssetCheckSeverity.ERROR
+    assert "person_offender_pnc_id_valid" in identifiers.metadata["rules"].value
+    materialised = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
+    assert "feeds/court_results/staged" in materialised and "downstream" not in materialised
+    # the rows breaking the rule were quarantined with the rule's name, and nothing was lost
+    quarantine = layout.partition_file("court_results", "quarantine", "2026-10-01")
+    import duckdb
+
+    issues = duckdb.sql(f"SELECT list_sort(_issues) FROM '{quarantine}' ORDER BY _row_number").fetchall()
+    assert ["person_offender_pnc_id_valid: broke quality rule"] in [row[0] for row in issues]
+    assert checks[RECONCILIATION_CHECK].passed
 
 
 def test_real_stop_and_search_files_load_row_for_row(layout, declarations):
@@ -69,4 +100,7 @@ def test_real_stop_and_search_files_load_row_for_row(layout, declarations):
         # the real files are clean: every row types and stages
         assert counts["staged"]["dagster/row_count"].value == records
         assert counts["staged"]["quarantined_rows"].value == 0
-        assert all(check.passed for check in result.get_asset_check_evaluations())
+        checks = {check.check_name: check for check in result.get_asset_check_evaluations()}
+        assert checks["reconciliation"].passed and checks["quality_reference_codes"].passed
+        # several people searched together share the published key: reported, not quarantined
+        assert checks["quality_keys"].severity == dg.AssetCheckSeverity.WARN

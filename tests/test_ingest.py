@@ -48,7 +48,7 @@ def test_staged_is_typed_normalised_and_reconciles(layout, court_results):
     assert first["_record_key"] == "20BW0123456|1"
     assert first["person_offender_forename"] == "Jon" and first["person_offender_surname"] == "Smith"
     assert first["person_offender_postcode"] == "B1 1AA"
-    assert first["person_offender_pnc_id"] == "1985/0012345X"
+    assert first["person_offender_pnc_id"] == "1985/0012345L"
     assert str(first["person_offender_dob"])[:10] == "1985-03-02"
     assert first["remanded"] is False and staged[1]["remanded"] is True
     # 10:00 on 1 October in London is 09:00 UTC (British Summer Time)

@@ -15,7 +15,8 @@ from wmp_platform.storage import DATA_DIR_VARIABLE, UNPARTITIONED, DataLayout
 from wmp_platform.warehouse import open_warehouse, row_counts
 
 FEEDS_DIR = Path(__file__).resolve().parent.parent / "assets" / "feeds"
-JOB_FOR_PARTITIONING = {"daily": "ingest_daily_feeds", "monthly": "ingest_monthly_feeds", "none": "ingest_reference_feeds"}
+# reference data first: other feeds' quality gates check their references against it
+JOB_FOR_PARTITIONING = {"none": "ingest_reference_feeds", "daily": "ingest_daily_feeds", "monthly": "ingest_monthly_feeds"}
 
 INSTANCE_SETTINGS = """\
 # Dagster instance of the wmp-platform data folder (written by `wmp demo`).
@@ -70,7 +71,7 @@ def landed_partitions(layout: DataLayout, feeds_dir: Path = FEEDS_DIR) -> dict[s
         for problem in problems:
             print(f"warning: {problem}")
         found.setdefault(JOB_FOR_PARTITIONING[feed.partitioning], set()).update(f.partition for f in files)
-    return {job: sorted(keys) for job, keys in found.items() if keys}
+    return {job: sorted(found[job]) for job in JOB_FOR_PARTITIONING.values() if found.get(job)}
 
 
 def run_demo(data_dir: Path, size: str | int = "small", seed: int = 42, regenerate: bool = False) -> DemoReport:

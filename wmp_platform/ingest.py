@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
@@ -28,6 +29,9 @@ from wmp_platform.landing import files_for_partition
 from wmp_platform.sql import quote, sql_literal
 from wmp_platform.readers import LOAD_ERROR, RAW_RECORD, ROW_NUMBER, read_landing_file
 from wmp_platform.storage import DataLayout, remove_stale_temporaries, temporary_sibling
+
+if TYPE_CHECKING:  # the quality gate imports this module
+    from wmp_platform.quality import GateResult, Rule
 
 SOURCE_FILE, FILE_SHA256, LOADED_AT, PARTITION = "_source_file", "_file_sha256", "_loaded_at", "_partition"
 RECORD_KEY, ISSUES = "_record_key", "_issues"
@@ -49,6 +53,7 @@ class StageResult:
     staged_rows: int
     quarantined_rows: int
     issue_counts: dict[str, int]
+    gate: GateResult | None = None
 
     @property
     def reconciled(self) -> bool:
@@ -238,28 +243,34 @@ FROM typed
 """
 
 
-def stage(layout: DataLayout, feed: FeedDeclaration, partition: str) -> StageResult:
-    """Type and normalise one raw partition into staged and quarantine, replacing both."""
+def stage(layout: DataLayout, feed: FeedDeclaration, partition: str, rules: list[Rule] | None = None) -> StageResult:
+    """Type and normalise one raw partition into staged and quarantine, replacing both.
+
+    With rules, the typed rows pass the quality gate (great-expectations, in DuckDB) before
+    they are written: a row breaking an error rule goes to quarantine with the rule's name.
+    """
     raw_path = layout.partition_file(feed.name, "raw", partition)
     if not raw_path.exists():
         raise FileNotFoundError(f"{raw_path}: raw partition {partition!r} of feed {feed.name!r} has not been loaded")
     typed_columns = ", ".join(quote(c.name) for c in feed.columns)
     pole = "".join(f", {quote(canonical)}" for canonical, _, _ in feed.pole.pole_columns())
     lineage = ", ".join(LINEAGE)
+    staged = f"SELECT {RECORD_KEY}, {lineage}, {typed_columns}{pole} FROM checked WHERE len({ISSUES}) = 0"
+    quarantined = (
+        f"SELECT {RECORD_KEY}, {lineage}, {ISSUES}, {LOAD_ERROR}, {RAW_RECORD}, "
+        + ", ".join(f"{quote(c.name + '__text')} AS {quote(c.name)}" for c in feed.columns)
+        + f" FROM checked WHERE len({ISSUES}) > 0"
+    )
+    staged_path = layout.partition_file(feed.name, "staged", partition)
     with connect() as con:
         con.execute(f"CREATE TEMP TABLE checked AS {staging_sql(feed, str(raw_path))}")
-        staged = f"SELECT {RECORD_KEY}, {lineage}, {typed_columns}{pole} FROM checked WHERE len({ISSUES}) = 0"
-        quarantined = (
-            f"SELECT {RECORD_KEY}, {lineage}, {ISSUES}, {LOAD_ERROR}, {RAW_RECORD}, "
-            + ", ".join(f"{quote(c.name + '__text')} AS {quote(c.name)}" for c in feed.columns)
-            + f" FROM checked WHERE len({ISSUES}) > 0"
-        )
-        for layer, query in (("staged", staged), ("quarantine", quarantined)):
+        gate = _apply_gate(con, staged, staged_path, feed, rules, layout) if rules else None
+        for path, query in ((staged_path, staged), (layout.partition_file(feed.name, "quarantine", partition), quarantined)):
             _write_parquet_atomically(
-                lambda path, query=query: con.execute(
-                    f"COPY ({query}) TO {sql_literal(str(path))} (FORMAT parquet, COMPRESSION zstd)"
+                lambda temporary, query=query: con.execute(
+                    f"COPY ({query}) TO {sql_literal(str(temporary))} (FORMAT parquet, COMPRESSION zstd)"
                 ),
-                layout.partition_file(feed.name, layer, partition),
+                path,
             )
         raw_rows, staged_rows = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE len({ISSUES}) = 0) FROM checked"
@@ -270,7 +281,33 @@ def stage(layout: DataLayout, feed: FeedDeclaration, partition: str) -> StageRes
                 f"(SELECT unnest({ISSUES}) AS issue FROM checked) GROUP BY ALL ORDER BY 2 DESC"
             ).fetchall()
         )
-    return StageResult(raw_rows, staged_rows, raw_rows - staged_rows, issue_counts)
+    return StageResult(raw_rows, staged_rows, raw_rows - staged_rows, issue_counts, gate)
+
+
+def _apply_gate(con, staged: str, staged_path: Path, feed: FeedDeclaration, rules: list[Rule], layout: DataLayout):
+    """Run the quality gate on the rows about to be staged; add each error rule a row broke to its issues."""
+    from wmp_platform.quality import personal_columns, run_gate
+
+    candidate = temporary_sibling(staged_path)
+    try:
+        con.execute(f"COPY ({staged}) TO {sql_literal(str(candidate))} (FORMAT parquet)")
+        gate = run_gate(candidate, rules, layout.lake, personal_columns=personal_columns(feed))
+    finally:
+        candidate.unlink(missing_ok=True)
+    broken = gate.broken_rules_by_row()
+    if broken:
+        table = pa.table({
+            SOURCE_FILE: [source for source, _ in broken],
+            ROW_NUMBER: pa.array([number for _, number in broken], pa.int64()),
+            "rules": [[f"{rule}: broke quality rule" for rule in names] for names in broken.values()],
+        })
+        con.register("broken_rows", table)
+        con.execute(
+            f"UPDATE checked SET {ISSUES} = list_concat(checked.{ISSUES}, b.rules) FROM broken_rows b "
+            f"WHERE checked.{SOURCE_FILE} = b.{SOURCE_FILE} AND checked.{ROW_NUMBER} = b.{ROW_NUMBER}"
+        )
+        con.unregister("broken_rows")
+    return gate
 
 
 def count_rows(path: Path) -> int:

@@ -4,15 +4,29 @@ This is the one place where declarations meet Dagster; the work itself is done b
 engine (wmp_platform.ingest), which knows nothing of Dagster.
 """
 
+from datetime import date
+
 import dagster as dg
 from pydantic import ValidationError
 
 from resources import LakeResource
 from wmp_platform import ingest
 from wmp_platform.declarations import DeclarationError, FeedDeclaration, format_validation_error
+from wmp_platform.quality import derive_rules
+from wmp_platform.quality.summary import summarise
 from wmp_platform.storage import UNPARTITIONED
 
 RECONCILIATION_CHECK = "reconciliation"
+QUALITY_CHECK_PREFIX = "quality_"
+CATEGORY_DESCRIPTIONS = {
+    "keys": "The primary key is unique.",
+    "identifiers": "PNC IDs, CRO numbers, NI numbers, registrations, postcodes and phones are valid, check characters included.",
+    "dates": "Dates of birth are plausible and event times are not in the future.",
+    "coordinates": "Coordinates fall inside the force area.",
+    "reference_codes": "Coded columns hold only values from their reference lists.",
+    "references": "References resolve: UPRNs in the gazetteer, collar numbers in the duty roster.",
+    "declared": "The rules declared in the feed's YAML.",
+}
 TIMEZONE = "Europe/London"
 
 
@@ -104,14 +118,16 @@ def feed_assets(feed: FeedDeclaration) -> list[dg.AssetsDefinition]:
                 asset=staged_key,
                 blocking=True,
                 description="staged rows + quarantined rows = raw rows, for every partition in the run.",
-            )
+            ),
+            *quality_check_specs(feed, staged_key),
         ],
         metadata={"pole_columns": dg.MetadataValue.json([c for c, _, _ in feed.pole.pole_columns()])},
         **common,
     )
     def staged(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
         layout = lake.layout
-        results = {p: ingest.stage(layout, feed, p) for p in partitions_in_run(context)}
+        rules = derive_rules(feed, date.today())
+        results = {p: ingest.stage(layout, feed, p, rules) for p in partitions_in_run(context)}
         counted = {
             p: {layer: ingest.count_rows(layout.partition_file(feed.name, layer, p)) for layer in ("raw", "staged", "quarantine")}
             for p in results
@@ -136,11 +152,55 @@ def feed_assets(feed: FeedDeclaration) -> list[dg.AssetsDefinition]:
                     check_name=RECONCILIATION_CHECK,
                     passed=not unbalanced,
                     metadata={"partitions_checked": len(counted), "unbalanced": dg.MetadataValue.json(unbalanced)},
-                )
+                ),
+                *quality_check_results(feed, rules, [r.gate for r in results.values()]),
             ],
         )
 
     return [raw, staged]
+
+
+def quality_check_specs(feed: FeedDeclaration, asset_key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
+    """One check per category of the feed's quality rules; blocking when the category has error rules."""
+    rules = derive_rules(feed, date.today())
+    return [
+        dg.AssetCheckSpec(
+            QUALITY_CHECK_PREFIX + category,
+            asset=asset_key,
+            blocking=any(r.severity == "error" for r in rules if r.category == category),
+            description=f"{CATEGORY_DESCRIPTIONS[category]} (great-expectations; rows breaking an error rule are quarantined)",
+        )
+        for category in dict.fromkeys(r.category for r in rules)
+    ]
+
+
+def quality_check_results(feed: FeedDeclaration, rules, gates) -> list[dg.AssetCheckResult]:
+    summaries = summarise(rules, gates, feed.quality.max_failure_rate)
+    return [
+        dg.AssetCheckResult(
+            check_name=QUALITY_CHECK_PREFIX + category,
+            passed=summary.passed,
+            severity=dg.AssetCheckSeverity.ERROR if summary.failing_severity == "error" else dg.AssetCheckSeverity.WARN,
+            metadata={
+                "rows_checked": max((r["rows_checked"] for r in summary.rules), default=0),
+                "rows_failing": sum(r["rows_failing"] for r in summary.rules),
+                "max_failure_rate": feed.quality.max_failure_rate,
+                "rules": dg.MetadataValue.md(_rules_table(summary.rules)),
+                "failing_sample": dg.MetadataValue.json(summary.sample),
+            },
+        )
+        for category, summary in summaries.items()
+    ]
+
+
+def _rules_table(rules: list[dict]) -> str:
+    lines = ["| rule | expectation | severity | checked | failing | rate | passed |", "|---|---|---|---:|---:|---:|---|"]
+    lines += [
+        f"| {r['rule']} | {r['expectation']} | {r['severity']} | {r['rows_checked']:,} | {r['rows_failing']:,} "
+        f"| {r['failure_rate']:.2%} | {'skipped: ' + '; '.join(r['skipped']) if r['skipped'] and not r['rows_checked'] else r['passed']} |"
+        for r in rules
+    ]
+    return "\n".join(lines)
 
 
 class SourceFeedComponent(FeedDeclaration, dg.Component, dg.Resolvable):
