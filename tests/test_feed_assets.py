@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 
 import dagster as dg
 import yaml
@@ -35,6 +36,9 @@ def test_a_feed_added_from_yaml_and_sample_files_alone(layout, court_results):
     assert staged.description.startswith("court_results typed and normalised")
     assert staged.tags["sensitivity"] == "official_sensitive"
     assert isinstance(staged.partitions_def, dg.DailyPartitionsDefinition)
+    assert specs["feeds/court_results/raw"].freshness_policy == dg.FreshnessPolicy.time_window(
+        fail_window=timedelta(hours=48), warn_window=timedelta(hours=30)
+    )
 
     result = materialize_range(defs, layout, "2026-10-01", "2026-10-02")
     assert result.success
@@ -46,7 +50,7 @@ def test_a_feed_added_from_yaml_and_sample_files_alone(layout, court_results):
         ("feeds/court_results/staged", "2026-10-01"), ("feeds/court_results/staged", "2026-10-02"),
     ]
     checks = {check.check_name: check for check in result.get_asset_check_evaluations()}
-    assert set(checks) == {RECONCILIATION_CHECK, "quality_keys", "quality_identifiers", "quality_dates"}
+    assert set(checks) == {RECONCILIATION_CHECK, "volume", "quality_keys", "quality_identifiers", "quality_dates"}
     assert all(check.passed for check in checks.values())
     metadata = result.get_asset_materialization_events()[-1].materialization.metadata
     assert metadata["quarantined_rows"].value == 2 and metadata["raw_rows"].value == 6

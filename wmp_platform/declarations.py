@@ -189,10 +189,33 @@ class QualityRule(Strict):
     severity: Severity = "error"
 
 
+class VolumePolicy(Strict):
+    """A partition's row count against the median of the feed's recent partitions."""
+
+    history: int = Field(default=14, description="How many earlier partitions make the history (at least 3 needed).")
+    min_ratio: float = Field(default=0.5, description="Fewer rows than this share of the median is an anomaly.")
+    max_ratio: float = Field(default=2.0, description="More rows than this multiple of the median is an anomaly.")
+
+
+class FreshnessPolicy(Strict):
+    """How late the feed's newest delivery may be before it shows as overdue (hours)."""
+
+    warn_after_hours: float | None = None
+    fail_after_hours: float | None = None
+
+    def windows(self, partitioning: str) -> tuple[float, float]:
+        """(warn, fail) hours: as declared, else a day and a bit for daily feeds, a month and a bit for
+        monthly ones, two weeks for reference data."""
+        warn, fail = {"daily": (30, 48), "monthly": (24 * 35, 24 * 40), "none": (24 * 8, 24 * 14)}[partitioning]
+        return self.warn_after_hours or warn, self.fail_after_hours or fail
+
+
 class QualityPolicy(Strict):
     """How the feed's quality gate behaves, beyond the rules derived from the declaration."""
 
     rules: list[QualityRule] = Field(default_factory=list)
+    volume: VolumePolicy = VolumePolicy()
+    freshness: FreshnessPolicy = FreshnessPolicy()
     max_failure_rate: float = Field(
         default=0.05, description="An error rule failing on a larger share of rows fails its check and blocks downstream."
     )

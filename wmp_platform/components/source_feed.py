@@ -4,7 +4,7 @@ This is the one place where declarations meet Dagster; the work itself is done b
 engine (wmp_platform.ingest), which knows nothing of Dagster.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 from pydantic import ValidationError
@@ -14,9 +14,11 @@ from wmp_platform import ingest
 from wmp_platform.declarations import DeclarationError, FeedDeclaration, format_validation_error
 from wmp_platform.quality import derive_rules
 from wmp_platform.quality.summary import summarise
+from wmp_platform.quality.volume import volume
 from wmp_platform.storage import UNPARTITIONED
 
 RECONCILIATION_CHECK = "reconciliation"
+VOLUME_CHECK = "volume"
 QUALITY_CHECK_PREFIX = "quality_"
 CATEGORY_DESCRIPTIONS = {
     "keys": "The primary key is unique.",
@@ -74,6 +76,7 @@ def feed_assets(feed: FeedDeclaration) -> list[dg.AssetsDefinition]:
         },
     )
     about = f"{feed.description.strip()}\n\nSource system: {feed.source_system}. Sensitivity: {feed.sensitivity}."
+    warn_hours, fail_hours = feed.quality.freshness.windows(feed.partitioning)
 
     @dg.asset(
         key=raw_key,
@@ -86,10 +89,23 @@ def feed_assets(feed: FeedDeclaration) -> list[dg.AssetsDefinition]:
             "source_system": feed.source_system,
             "primary_key": feed.primary_key,
         },
+        check_specs=[
+            dg.AssetCheckSpec(
+                VOLUME_CHECK,
+                asset=raw_key,
+                description="Rows per partition within the declared ratios of the median of recent partitions.",
+            )
+        ],
+        freshness_policy=dg.FreshnessPolicy.time_window(
+            fail_window=timedelta(hours=fail_hours), warn_window=timedelta(hours=warn_hours)
+        ),
         **common,
     )
     def raw(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
         loads = {p: ingest.load_raw(lake.layout, feed, p) for p in partitions_in_run(context)}
+        policy = feed.quality.volume
+        volumes = [volume(lake.layout, feed, p) for p in loads]
+        anomalies = [v for v in volumes if v.anomalous(policy.min_ratio, policy.max_ratio)]
         skipped = [name for load in loads.values() for name in load.skipped_duplicates]
         for name in skipped:
             context.log.warning(f"{feed.name}: skipped re-delivered file {name}")
@@ -100,7 +116,22 @@ def feed_assets(feed: FeedDeclaration) -> list[dg.AssetsDefinition]:
                 "files_loaded": dg.MetadataValue.json([f for load in loads.values() for f in load.files]),
                 "duplicate_files_skipped": dg.MetadataValue.json(skipped),
                 "malformed_records": sum(load.malformed_records for load in loads.values()),
-            }
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=VOLUME_CHECK,
+                    passed=not anomalies,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={
+                        "anomalies": dg.MetadataValue.json(
+                            [{"partition": v.partition, "rows": v.rows, "median_of_history": v.median} for v in anomalies]
+                        ),
+                        "partitions_with_history": sum(v.median is not None for v in volumes),
+                        "min_ratio": policy.min_ratio,
+                        "max_ratio": policy.max_ratio,
+                    },
+                )
+            ],
         )
 
     @dg.asset(
