@@ -9,6 +9,7 @@ from landing_counts import records_in
 from wmp_platform.declarations import load_declarations
 from wmp_platform.demo import run_demo
 from wmp_platform.landing import landing_files
+from wmp_platform.warehouse import open_warehouse
 
 
 def test_demo_materialises_every_feed_losslessly(tmp_path, monkeypatch):
@@ -29,11 +30,21 @@ def test_demo_materialises_every_feed_losslessly(tmp_path, monkeypatch):
         assert counts["staged"] + counts["quarantine"] == counts["raw"], name
         assert counts["staged"] > 0, name
 
+    # the data-quality mart agrees with the lake, partition by partition, and has every rule's result
+    with open_warehouse(data / "warehouse.duckdb", read_only=True) as con:
+        by_feed = dict(con.execute(
+            "SELECT feed, sum(quarantined_rows) FROM marts.data_quality GROUP BY feed").fetchall())
+        unchecked = con.execute(
+            "SELECT count(*) FROM marts.data_quality WHERE rules_run IS NULL OR rules_run = 0").fetchone()[0]
+    assert by_feed == {name: counts["quarantine"] for name, counts in report.feeds.items()}
+    assert unchecked == 0
+
     instance = dg.DagsterInstance.get()
     runs = instance.get_runs()
     assert len(runs) == 4 and all(run.is_success for run in runs)
     materialised = {key.to_user_string() for key in instance.get_asset_keys()}
-    expected = {f"feeds/{name}/{layer}" for name in declared for layer in ("raw", "staged")} | {"warehouse/feeds"}
+    expected = {f"feeds/{name}/{layer}" for name in declared for layer in ("raw", "staged")}
+    expected |= {"warehouse/feeds", "marts/data_quality"}
     assert expected <= materialised
     rendered = report.render()
     assert all(f"\n{name} " in rendered for name in declared) and "\ntotal " in rendered

@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from resources import LakeResource, platform_resources
+from wmp_platform.marts import build_mart
 from wmp_platform.warehouse import open_warehouse, register_lake_views, row_counts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,37 @@ def warehouse_feeds_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
     return warehouse_feeds
 
 
+def data_quality_mart_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["marts", "data_quality"],
+        deps=staged_keys,
+        group_name="marts",
+        kinds={"duckdb"},
+        owners=["team:platform"],
+        pool=WAREHOUSE_POOL,
+    )
+    def data_quality(lake: LakeResource) -> dg.MaterializeResult:
+        """Data quality per feed and partition (marts.data_quality): raw, staged and quarantined rows,
+        quarantine rate and its change since the previous partition, rule pass rates, when last
+        checked; and every rule's result per partition (marts.data_quality_rules)."""
+        lake.layout.root.mkdir(parents=True, exist_ok=True)
+        with open_warehouse(lake.layout.warehouse) as con:
+            build_mart(con, "data_quality", lake.layout)
+            rows = con.execute(
+                "SELECT feed, sum(raw_rows), sum(quarantined_rows), min(worst_pass_rate), "
+                "round(min(feed_hours_since_checked), 1) FROM marts.data_quality GROUP BY ALL ORDER BY feed"
+            ).fetchall()
+            partitions = con.execute("SELECT count(*) FROM marts.data_quality").fetchone()[0]
+        table = "| feed | raw rows | quarantined | worst rule pass rate | hours since checked |\n|---|---:|---:|---:|---:|\n"
+        table += "\n".join(
+            f"| {feed} | {raw:,} | {quarantined:,} | {'' if rate is None else f'{rate:.2%}'} | {'' if hours is None else hours} |"
+            for feed, raw, quarantined, rate, hours in rows
+        )
+        return dg.MaterializeResult(metadata={"dagster/row_count": partitions, "by_feed": dg.MetadataValue.md(table)})
+
+    return data_quality
+
+
 def ingest_jobs() -> list:
     """One job per kind of partitioning, so a run never mixes partition schemes."""
     return [
@@ -62,7 +94,9 @@ def build_definitions(project_root: Path = PROJECT_ROOT) -> dg.Definitions:
         dg.Definitions(jobs=ingest_jobs(), resources=platform_resources()),
     )
     staged = [key for key in feeds.resolve_all_asset_keys() if key.path[0] == "feeds" and key.path[-1] == "staged"]
-    return dg.Definitions.merge(feeds, dg.Definitions(assets=[warehouse_feeds_asset(staged)]))
+    return dg.Definitions.merge(
+        feeds, dg.Definitions(assets=[warehouse_feeds_asset(staged), data_quality_mart_asset(staged)])
+    )
 
 
 @dg.definitions

@@ -265,6 +265,11 @@ def stage(layout: DataLayout, feed: FeedDeclaration, partition: str, rules: list
     with connect() as con:
         con.execute(f"CREATE TEMP TABLE checked AS {staging_sql(feed, str(raw_path))}")
         gate = _apply_gate(con, staged, staged_path, feed, rules, layout) if rules else None
+        if gate:
+            results = gate_results_table(feed.name, partition, gate)
+            _write_parquet_atomically(
+                lambda path: pq.write_table(results, path), layout.partition_file(feed.name, "quality", partition)
+            )
         for path, query in ((staged_path, staged), (layout.partition_file(feed.name, "quarantine", partition), quarantined)):
             _write_parquet_atomically(
                 lambda temporary, query=query: con.execute(
@@ -282,6 +287,30 @@ def stage(layout: DataLayout, feed: FeedDeclaration, partition: str, rules: list
             ).fetchall()
         )
     return StageResult(raw_rows, staged_rows, raw_rows - staged_rows, issue_counts, gate)
+
+
+def gate_results_table(feed: str, partition: str, gate: GateResult) -> pa.Table:
+    """One row per rule: what the data-quality mart reads."""
+    checked_at = datetime.now(timezone.utc)
+    return pa.Table.from_pylist(
+        [
+            {"feed": feed, "partition": partition, "rule": r.rule.name, "column": r.rule.column,
+             "category": r.category, "severity": r.severity, "expectation": r.expectation,
+             "rows_checked": r.rows_checked, "rows_failing": r.rows_failing,
+             "pass_rate": None if r.skipped_reason else 1 - r.failure_rate,
+             "skipped_reason": r.skipped_reason, "checked_at": checked_at}
+            for r in gate.results
+        ],
+        schema=GATE_RESULTS_SCHEMA,
+    )
+
+
+GATE_RESULTS_SCHEMA = pa.schema([
+    ("feed", pa.string()), ("partition", pa.string()), ("rule", pa.string()), ("column", pa.string()),
+    ("category", pa.string()), ("severity", pa.string()), ("expectation", pa.string()),
+    ("rows_checked", pa.int64()), ("rows_failing", pa.int64()), ("pass_rate", pa.float64()),
+    ("skipped_reason", pa.string()), ("checked_at", pa.timestamp("us", tz="UTC")),
+])
 
 
 def _apply_gate(con, staged: str, staged_path: Path, feed: FeedDeclaration, rules: list[Rule], layout: DataLayout):

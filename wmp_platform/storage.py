@@ -12,7 +12,8 @@ from pathlib import Path
 DATA_DIR_VARIABLE = "WMP_DATA_DIR"
 DEFAULT_DATA_DIR = Path.home() / "wmp-data"
 
-LAYERS = ("raw", "staged", "quarantine")
+DATA_LAYERS = ("raw", "staged", "quarantine")
+LAYERS = (*DATA_LAYERS, "quality")  # quality: each partition's quality-gate results, one row per rule
 
 
 def default_data_dir() -> Path:

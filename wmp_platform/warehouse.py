@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from wmp_platform.sql import quote, sql_literal
-from wmp_platform.storage import LAYERS, DataLayout
+from wmp_platform.storage import DATA_LAYERS, LAYERS, DataLayout
 
 
 @contextmanager
@@ -59,10 +59,10 @@ def register_lake_views(con: duckdb.DuckDBPyConnection, layout: DataLayout, feed
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, int]]:
     """Rows per feed in each layer, as the warehouse sees them."""
     views = con.execute(
-        "SELECT schema_name, view_name FROM duckdb_views() WHERE schema_name IN ('raw', 'staged', 'quarantine')"
+        f"SELECT schema_name, view_name FROM duckdb_views() WHERE schema_name IN {DATA_LAYERS}"
     ).fetchall()
     counts: dict[str, dict[str, int]] = {}
     for layer, feed in sorted(views, key=lambda v: v[1]):
-        counts.setdefault(feed, dict.fromkeys(LAYERS, 0))
+        counts.setdefault(feed, dict.fromkeys(DATA_LAYERS, 0))
         counts[feed][layer] = con.execute(f"SELECT count(*) FROM {layer}.{quote(feed)}").fetchone()[0]
     return counts
