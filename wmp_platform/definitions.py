@@ -11,18 +11,15 @@ from wmp_platform.warehouse import open_warehouse, register_lake_views, row_coun
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WAREHOUSE_POOL = "warehouse"  # one writer at a time on the DuckDB warehouse file
+# every asset that writes the warehouse file
+WAREHOUSE_WRITER = dict(kinds={"duckdb"}, owners=["team:platform"], pool=WAREHOUSE_POOL)
 
 
 def warehouse_feeds_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     feeds = sorted(key.path[1] for key in staged_keys)
 
     @dg.asset(
-        key=["warehouse", "feeds"],
-        deps=staged_keys,
-        group_name="warehouse",
-        kinds={"duckdb"},
-        owners=["team:platform"],
-        pool=WAREHOUSE_POOL,
+        key=["warehouse", "feeds"], deps=staged_keys, group_name="warehouse", **WAREHOUSE_WRITER
     )
     def warehouse_feeds(lake: LakeResource) -> dg.MaterializeResult:
         """Every feed's raw, staged and quarantine layers as views in the DuckDB warehouse
@@ -47,12 +44,7 @@ def warehouse_feeds_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
 
 def data_quality_mart_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
-        key=["marts", "data_quality"],
-        deps=staged_keys,
-        group_name="marts",
-        kinds={"duckdb"},
-        owners=["team:platform"],
-        pool=WAREHOUSE_POOL,
+        key=["marts", "data_quality"], deps=staged_keys, group_name="marts", **WAREHOUSE_WRITER
     )
     def data_quality(lake: LakeResource) -> dg.MaterializeResult:
         """Data quality per feed and partition (marts.data_quality): raw, staged and quarantined rows,

@@ -61,7 +61,7 @@ def column_schema(feed: FeedDeclaration) -> dg.TableSchema:
 
 
 def feed_assets(feed: FeedDeclaration) -> list[dg.AssetsDefinition]:
-    """The raw and staged assets of one feed, with the staged reconciliation check."""
+    """The raw and staged assets of one feed, with their checks (volume; reconciliation and quality)."""
     partitions_def = partitions_for(feed)
     raw_key = dg.AssetKey(["feeds", feed.name, "raw"])
     staged_key = dg.AssetKey(["feeds", feed.name, "staged"])
