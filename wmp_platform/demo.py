@@ -105,7 +105,7 @@ def run_demo(data_dir: Path, size: str | int = "small", seed: int = 42, regenera
     keys = [dg.AssetKey(["warehouse", "feeds"]), dg.AssetKey(["marts", "data_quality"])]
     result = dg.materialize([defs.resolve_assets_def(key) for key in keys], instance=instance)
     report.runs.append(f"warehouse ({result.run_id[:8]})")
-    report.timings["warehouse/feeds, marts/data_quality"] = time.perf_counter() - started
+    report.timings["warehouse and marts"] = time.perf_counter() - started
     report.timings["total"] = sum(report.timings.values())
 
     with open_warehouse(layout.warehouse, read_only=True) as con:
