@@ -6,6 +6,7 @@ import shutil
 from datetime import timedelta
 
 import dagster as dg
+import duckdb
 import yaml
 from dagster.components import build_defs_for_component
 
@@ -63,7 +64,11 @@ def test_a_blocking_quality_failure_stops_downstream_assets(layout, court_result
         path.write_text(path.read_text().replace("85/12345L", "85/12345X").replace(",,", ",85/12345X,", 1))
     defs = build_defs_for_component(component_from(FIXTURES / "court_results" / "defs.yaml"))
 
-    @dg.asset(deps=[dg.AssetKey(["feeds", "court_results", "staged"])], partitions_def=dg.DailyPartitionsDefinition("2025-01-01", timezone="Europe/London", end_offset=1))
+    @dg.asset(
+        deps=[dg.AssetKey(["feeds", "court_results", "staged"])],
+        partitions_def=dg.DailyPartitionsDefinition("2025-01-01", timezone="Europe/London", end_offset=1),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
     def downstream() -> None:
         """Stands for matching and marts."""
 
@@ -79,8 +84,6 @@ def test_a_blocking_quality_failure_stops_downstream_assets(layout, court_result
     assert "feeds/court_results/staged" in materialised and "downstream" not in materialised
     # the rows breaking the rule were quarantined with the rule's name, and nothing was lost
     quarantine = layout.partition_file("court_results", "quarantine", "2026-10-01")
-    import duckdb
-
     issues = duckdb.sql(f"SELECT list_sort(_issues) FROM '{quarantine}' ORDER BY _row_number").fetchall()
     assert ["person_offender_pnc_id_valid: broke quality rule"] in [row[0] for row in issues]
     assert checks[RECONCILIATION_CHECK].passed
