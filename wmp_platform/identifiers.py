@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from wmp_platform.sql import sql_literal
+
 CHECK_ALPHABET = "ZABCDEFGHJKLMNPQRTUVWXY"
 
 _WS = r"[ \t\n\r\f\v\xA0]+"
@@ -249,21 +251,17 @@ def make_cro(serial: int, yy: int) -> str:
 # --- DuckDB macros ------------------------------------------------------------------
 
 
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
 def _in(values) -> str:
-    return "(" + ", ".join(map(_lit, values)) + ")"
+    return "(" + ", ".join(map(sql_literal, values)) + ")"
 
 
 def _group(expr: str, pattern: str, i: int) -> str:
-    return f"regexp_extract({expr}, {_lit(f'^(?:{pattern})$')}, {i})"
+    return f"regexp_extract({expr}, {sql_literal(f'^(?:{pattern})$')}, {i})"
 
 
 def _sql_has_check_letter(n: str, layouts: tuple) -> str:
     return " OR ".join(
-        f"(regexp_full_match({n}, {_lit(p)}) AND wmp__check_letter("
+        f"(regexp_full_match({n}, {sql_literal(p)}) AND wmp__check_letter("
         f"TRY_CAST({_group(n, p, yy)} AS BIGINT), TRY_CAST({_group(n, p, serial)} AS BIGINT),"
         f" {width}) = {_group(n, p, 3)})"
         for p, yy, serial, width in layouts
@@ -281,22 +279,22 @@ _YEAR = _group(_C, _PNC_IN, 1)
 SQL_MACROS: tuple[str, ...] = tuple(
     f"CREATE OR REPLACE MACRO {head} AS ({body})"
     for head, body in (
-        ("wmp__collapse(x)", f"nullif(trim(regexp_replace(x, {_lit(_WS)}, ' ', 'g'), ' '), '')"),
+        ("wmp__collapse(x)", f"nullif(trim(regexp_replace(x, {sql_literal(_WS)}, ' ', 'g'), ' '), '')"),
         ("wmp__squash(x)", "upper(wmp__collapse(x))"),
         (
             "wmp__check_letter(yy, serial, width)",
-            f"substr({_lit(CHECK_ALPHABET)},"
+            f"substr({sql_literal(CHECK_ALPHABET)},"
             " CAST(((yy % 100) * CAST(10 ** width AS BIGINT) + serial) % 23 AS INTEGER) + 1, 1)",
         ),
         (
             "wmp_postcode(x)",
-            f"CASE WHEN regexp_full_match({_C}, {_lit(_POSTCODE_SHAPE)})"
+            f"CASE WHEN regexp_full_match({_C}, {sql_literal(_POSTCODE_SHAPE)})"
             f" THEN left({_C}, length({_C}) - 3) || ' ' || right({_C}, 3) ELSE {_S} END",
         ),
         ("wmp_vrm(x)", f"coalesce(nullif(regexp_replace({_S}, '[^A-Z0-9]', '', 'g'), ''), {_S})"),
         (
             "wmp_pnc(x)",
-            f"CASE WHEN regexp_full_match({_C}, {_lit(_PNC_IN)}) THEN"
+            f"CASE WHEN regexp_full_match({_C}, {sql_literal(_PNC_IN)}) THEN"
             # lpad leaves a four-digit year alone and puts the century before a two-digit one.
             f" lpad({_YEAR}, 4,"
             f" CASE WHEN {_YEAR} <= strftime(current_date, '%y') THEN '20' ELSE '19' END)"
@@ -305,17 +303,17 @@ SQL_MACROS: tuple[str, ...] = tuple(
         ),
         (
             "wmp_cro(x)",
-            f"CASE WHEN regexp_full_match({_C}, {_lit(_CRO_IN)})"
+            f"CASE WHEN regexp_full_match({_C}, {sql_literal(_CRO_IN)})"
             f" THEN lpad(split_part({_C}, '/', 1), 6, '0') || '/' || split_part({_C}, '/', 2)"
-            f" WHEN regexp_full_match({_C}, {_lit(_CRO_SF)}) THEN {_C} ELSE {_S} END",
+            f" WHEN regexp_full_match({_C}, {sql_literal(_CRO_SF)}) THEN {_C} ELSE {_S} END",
         ),
         (
             "wmp_ni(x)",
-            f"CASE WHEN regexp_full_match({_C}, {_lit(_NI_SHAPE)}) THEN {_C} ELSE {_S} END",
+            f"CASE WHEN regexp_full_match({_C}, {sql_literal(_NI_SHAPE)}) THEN {_C} ELSE {_S} END",
         ),
         (
             "wmp_phone(x)",
-            f"CASE WHEN NOT regexp_full_match({_S}, {_lit(_PHONE_SHAPE)}) THEN {_S}"
+            f"CASE WHEN NOT regexp_full_match({_S}, {sql_literal(_PHONE_SHAPE)}) THEN {_S}"
             f" WHEN starts_with({_DIGITS}, '0044') THEN '0' || ltrim(substr({_DIGITS}, 5), '0')"
             f" WHEN starts_with({_DIGITS}, '00') THEN '+' || substr({_DIGITS}, 3)"
             f" ELSE '0' || ltrim({_DIGITS}, '0') END",
@@ -323,26 +321,26 @@ SQL_MACROS: tuple[str, ...] = tuple(
         (
             "wmp_name(x)",
             f"array_to_string(list_transform("
-            f"regexp_extract_all(lower(wmp__collapse(x)), {_lit(_NAME_PART)}),"
+            f"regexp_extract_all(lower(wmp__collapse(x)), {sql_literal(_NAME_PART)}),"
             " lambda part: upper(substr(part, 1, 1)) || substr(part, 2)), '')",
         ),
-        ("wmp_address(x)", f"wmp__squash(regexp_replace(x, {_lit(_ADDRESS_PUNCTUATION)}, ' ', 'g'))"),
+        ("wmp_address(x)", f"wmp__squash(regexp_replace(x, {sql_literal(_ADDRESS_PUNCTUATION)}, ' ', 'g'))"),
         (
             "wmp_sex(x)",
             "CASE "
-            + " ".join(f"WHEN {_S} IN {_in(w)} THEN {_lit(code)}" for code, w in _SEX.items())
+            + " ".join(f"WHEN {_S} IN {_in(w)} THEN {sql_literal(code)}" for code, w in _SEX.items())
             + f" WHEN {_S} IS NOT NULL THEN 'U' END",
         ),
         ("wmp_valid_pnc(x)", _sql_has_check_letter("wmp_pnc(x)", _PNC_CHECK)),
         ("wmp_valid_cro(x)", _sql_has_check_letter("wmp_cro(x)", _CRO_CHECK)),
-        ("wmp_valid_vrm(x)", f"regexp_full_match(wmp_vrm(x), {_lit(_VRM)})"),
-        ("wmp_valid_postcode(x)", f"regexp_full_match(wmp_postcode(x), {_lit(_POSTCODE)})"),
+        ("wmp_valid_vrm(x)", f"regexp_full_match(wmp_vrm(x), {sql_literal(_VRM)})"),
+        ("wmp_valid_postcode(x)", f"regexp_full_match(wmp_postcode(x), {sql_literal(_POSTCODE)})"),
         (
             "wmp_valid_ni(x)",
-            f"regexp_full_match(wmp_ni(x), {_lit(_NI)})"
+            f"regexp_full_match(wmp_ni(x), {sql_literal(_NI)})"
             f" AND left(wmp_ni(x), 2) NOT IN {_in(_NI_BARRED)}",
         ),
-        ("wmp_valid_phone(x)", f"regexp_full_match(wmp_phone(x), {_lit(_PHONE)})"),
+        ("wmp_valid_phone(x)", f"regexp_full_match(wmp_phone(x), {sql_literal(_PHONE)})"),
     )
 )
 

@@ -15,10 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from wmp_platform.identifiers import install_macros
-from wmp_platform.ingest import RECORD_KEY, SOURCE_FILE, count_rows
+from wmp_platform.ingest import RECORD_KEY, SOURCE_FILE, connect, count_rows
 from wmp_platform.quality.rules import BETWEEN, EXISTS_IN_FEED, IDENTIFIER_MACROS, IN_SET, UNIQUE, Rule
 from wmp_platform.readers import ROW_NUMBER
 from wmp_platform.sql import quote, sql_literal
@@ -256,8 +253,7 @@ def run_rules_in_sql(staged_path: Path, rules: list[Rule], lake_dir: Path | None
               if kwargs is not None]
     if not counts:
         return {}
-    with duckdb.connect() as con:
-        install_macros(con)
+    with connect() as con:
         cursor = con.execute(f"SELECT {', '.join(counts)} FROM read_parquet({sql_literal(str(staged_path))})")
         names = [d[0] for d in cursor.description]
         return dict(zip(names, cursor.fetchone()))
