@@ -1,0 +1,696 @@
+"""Clusters: pairwise match edges turned into entities with stable ids.
+
+The clustering rule, the same for a full build and for linking a new partition, so the two
+give the same entities on the same edges:
+
+1. **Links.** A pair of mentions is linked when its match probability is at least
+   ``match_threshold``. An analyst's latest review decision on a pair overrides the model:
+   ``same`` links it whatever its score (a *forced* link); ``different`` unlinks it and keeps
+   the two mentions in different entities even through other paths.
+2. **Components.** Linked mentions form connected components.
+3. **Size and density guard.** A component of more than ``max_cluster_size`` mentions, or of
+   more than ``small_cluster`` mentions with fewer than ``min_density`` of its possible pairs
+   linked, is split by raising the threshold inside it, one step of ``guard_ladder`` at a time,
+   until every part passes or the ladder ends (a part still too big is kept and counted in
+   the report). Forced links always stay.
+4. **Weak bridges.** Inside each part, a link whose removal would cut the part into two groups
+   of at least two mentions each, and whose probability is below ``bridge_threshold``, is cut,
+   weakest first, until none is left: two groups of records that agree only through one
+   moderate pair are two entities. A single mention hanging on one link is not cut (every
+   pair of records is joined by a bridge).
+5. **Review 'different'.** A part holding both mentions of a ``different`` pair is rebuilt by
+   adding its links strongest first (forced first), skipping any link that would join such a
+   pair.
+
+Stable ids. Mentions are ordered by (partition, mention_id): the *earliest* mention is the
+first in that order. An entity keeps its id from one run to the next wherever it persists:
+
+- **Split**: an old entity whose mentions now lie in several clusters gives its id to the
+  cluster holding most of its mentions; ties go to the cluster holding its earliest mention.
+- **Merge**: a cluster that is the heir of several old entities keeps the id of the one with
+  most mentions in it; ties go to the oldest entity (the one whose earliest mention is
+  earliest), then to the smaller id.
+- **New**: a cluster inheriting no id gets ``<prefix>-`` and the first 12 hex digits of the MD5
+  of its seed (its earliest mention id, or a natural key such as a registration); if that id
+  was ever used (current ids and every id in the history), ``#1``, ``#2`` ... is appended to
+  the seed until it is free. The same data therefore gives the same ids on every run.
+
+Every split and merge (and every entity whose mentions all disappeared, ``retire``) is
+appended to the history table with the run id and time.
+
+Review queue: links between ``review_threshold`` and ``match_threshold`` whose mentions ended
+in different entities (reason ``between_thresholds``), and links above ``match_threshold``
+that a guard held apart (``held_apart``), unless an analyst already decided the pair.
+
+Incremental link: only the components touched by the new mentions' links (and by decisions
+the current entities break) are re-clustered, with every stored link among their mentions,
+then the id rules above run against their previous ids. Each assignment row keeps its
+component (the earliest mention of its pre-guard component), which is how the touched
+components are found without walking the graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from wmp_platform.sql import sql_literal
+
+DECISIONS = ("same", "different")
+EDGE_COLUMNS = ("mention_id_l", "mention_id_r", "match_probability", "match_weight")
+DECISION_COLUMNS = ("mention_id_l", "mention_id_r", "decision", "decided_by", "decided_at")
+HISTORY_COLUMNS = (
+    "run_id VARCHAR, run_time TIMESTAMPTZ, kind VARCHAR, old_ids VARCHAR[], new_ids VARCHAR[], mentions BIGINT"
+)
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Thresholds of the clustering rule (see the module docstring) and the id prefix."""
+
+    prefix: str
+    match_threshold: float = 0.95
+    review_threshold: float = 0.5
+    bridge_threshold: float = 0.999
+    max_cluster_size: int = 100
+    small_cluster: int = 4
+    min_density: float = 0.25
+    guard_ladder: tuple[float, ...] = (0.99, 0.999, 0.9999)
+
+    def __post_init__(self):
+        if not 0 <= self.review_threshold <= self.match_threshold <= 1:
+            raise ValueError(
+                f"thresholds must satisfy 0 <= review_threshold ({self.review_threshold}) "
+                f"<= match_threshold ({self.match_threshold}) <= 1"
+            )
+
+
+PERSON_SETTINGS = ClusterSettings(prefix="P")
+
+
+@dataclass(frozen=True)
+class HubTables:
+    """Names of one entity kind's hub tables in the DuckDB database.
+
+    assignments: mention_id, partition, entity_id, component_id (one row per mention)
+    links:       the match edges kept (probability >= review threshold), evidence columns included
+    review:      the clerical review queue (recomputed)
+    history:     every split, merge and retirement (appended)
+    """
+
+    assignments: str
+    links: str
+    review: str
+    history: str
+
+    @classmethod
+    def for_kind(cls, kind: str) -> HubTables:
+        return cls(f"{kind}_assignments", f"{kind}_links", f"{kind}_review", f"{kind}_history")
+
+
+@dataclass(frozen=True)
+class Run:
+    """Who is writing: the run id and time stamped on history rows."""
+
+    run_id: str
+    run_time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+@dataclass
+class ClusterReport:
+    mentions: int = 0  # mentions (re)clustered in this run
+    entities: int = 0  # entities among them
+    new_entities: int = 0
+    splits: int = 0
+    merges: int = 0
+    retired: int = 0
+    guarded_components: int = 0  # components the size/density guard or a weak bridge cut
+    oversized: int = 0  # parts still above max_cluster_size at the top of the guard ladder
+    review_pairs: int = 0
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    try:
+        con.execute(f"SELECT 1 FROM {table} LIMIT 0")
+    except duckdb.CatalogException:
+        return False
+    return True
+
+
+def _require_columns(con: duckdb.DuckDBPyConnection, table: str, columns, what: str) -> None:
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise ValueError(f"{what} table {table!r} lacks column(s) {', '.join(missing)}; has {sorted(present)}")
+
+
+# --- review decisions --------------------------------------------------------------------
+
+
+def _latest_decisions(con: duckdb.DuckDBPyConnection, decisions: str | None) -> str:
+    """A temp table ``_decisions(a, b, decision)``: the latest decision per unordered pair, checked."""
+    con.execute("DROP TABLE IF EXISTS _decisions")
+    if decisions is None:
+        con.execute("CREATE TEMP TABLE _decisions (a VARCHAR, b VARCHAR, decision VARCHAR)")
+        return "_decisions"
+    _require_columns(con, decisions, DECISION_COLUMNS, "review decisions")
+    bad = con.execute(
+        f"SELECT mention_id_l, mention_id_r, decision FROM {decisions} "
+        f"WHERE decision IS NULL OR decision NOT IN ('same', 'different') "
+        f"OR mention_id_l IS NULL OR mention_id_r IS NULL OR mention_id_l = mention_id_r LIMIT 1"
+    ).fetchall()
+    if bad:
+        bad = bad[0]
+        raise ValueError(
+            f"review decisions table {decisions!r}: pair ({bad[0]!r}, {bad[1]!r}) has decision {bad[2]!r}; "
+            f"decision must be one of {DECISIONS} between two different mentions"
+        )
+    con.execute(f"""
+        CREATE TEMP TABLE _decisions AS
+        SELECT least(mention_id_l, mention_id_r) AS a, greatest(mention_id_l, mention_id_r) AS b,
+               arg_max(decision, struct_pack(t := decided_at, d := decision)) AS decision
+        FROM {decisions} GROUP BY ALL""")
+    return "_decisions"
+
+
+# --- clustering one graph ----------------------------------------------------------------
+
+
+def _union_find_groups(nodes: list[int], edges) -> list[list[int]]:
+    parent = {n: n for n in nodes}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b, *_ in edges:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups = defaultdict(list)
+    for n in nodes:
+        groups[find(n)].append(n)
+    return list(groups.values())
+
+
+def _split_parts(nodes: list[int], edges: list[tuple]) -> list[tuple[list[int], list[tuple]]]:
+    """Connected parts of a (nodes, edges) graph, each with its own edges."""
+    groups = _union_find_groups(nodes, edges)
+    if len(groups) == 1:
+        return [(nodes, edges)]
+    where = {n: i for i, group in enumerate(groups) for n in group}
+    part_edges = [[] for _ in groups]
+    for edge in edges:
+        part_edges[where[edge[0]]].append(edge)
+    return list(zip(groups, part_edges))
+
+
+def _bridges(nodes: list[int], edges: list[tuple]) -> list[tuple[int, int]]:
+    """(edge index, size of the side below it) for every bridge of a connected graph (Tarjan, iterative)."""
+    adjacency = defaultdict(list)
+    for i, (a, b, *_) in enumerate(edges):
+        adjacency[a].append((b, i))
+        adjacency[b].append((a, i))
+    discovered, low, size = {}, {}, {}
+    found = []
+    root = nodes[0]
+    discovered[root] = low[root] = 0
+    size[root] = 1
+    clock = 1
+    stack = [(root, -1, iter(adjacency[root]))]
+    while stack:
+        node, via, neighbours = stack[-1]
+        for other, i in neighbours:
+            if i == via:
+                continue
+            if other in discovered:
+                low[node] = min(low[node], discovered[other])
+            else:
+                discovered[other] = low[other] = clock
+                size[other] = 1
+                clock += 1
+                stack.append((other, i, iter(adjacency[other])))
+                break
+        else:
+            stack.pop()
+            if stack:
+                up = stack[-1][0]
+                low[up] = min(low[up], low[node])
+                size[up] += size[node]
+                if low[node] > discovered[up]:
+                    found.append((via, size[node]))
+    return found
+
+
+@dataclass
+class _Guard:
+    settings: ClusterSettings
+    cannot: dict[int, set[int]]
+    guarded: int = 0
+    oversized: int = 0
+
+    def resolve(self, nodes: list[int], edges: list[tuple]) -> list[list[int]]:
+        """Steps 3-5 of the rule on one component; edges are (a, b, probability, forced)."""
+        groups = []
+        for part_nodes, part_edges in self._size_and_density(nodes, edges, 0):
+            for bridged_nodes, bridged_edges in self._weak_bridges(part_nodes, part_edges):
+                groups.extend(self._apart(bridged_nodes, bridged_edges))
+        if len(groups) > 1:
+            self.guarded += 1
+        return groups
+
+    def _too_loose(self, nodes, edges) -> bool:
+        n = len(nodes)
+        if n > self.settings.max_cluster_size:
+            return True
+        return n > self.settings.small_cluster and len(edges) < self.settings.min_density * n * (n - 1) / 2
+
+    def _size_and_density(self, nodes, edges, level):
+        if not self._too_loose(nodes, edges):
+            return [(nodes, edges)]
+        if level == len(self.settings.guard_ladder):
+            self.oversized += len(nodes) > self.settings.max_cluster_size
+            return [(nodes, edges)]
+        threshold = self.settings.guard_ladder[level]
+        kept = [e for e in edges if e[3] or e[2] >= threshold]
+        return [piece for part in _split_parts(nodes, kept) for piece in self._size_and_density(*part, level + 1)]
+
+    def _weak_bridges(self, nodes, edges):
+        done, todo = [], [(nodes, edges)]
+        while todo:
+            part_nodes, part_edges = todo.pop()
+            n = len(part_nodes)
+            weak = [
+                (part_edges[i][2], part_edges[i][0], part_edges[i][1], i)
+                for i, below in (_bridges(part_nodes, part_edges) if n >= 4 else [])
+                if not part_edges[i][3] and part_edges[i][2] < self.settings.bridge_threshold
+                and min(below, n - below) >= 2
+            ]
+            if not weak:
+                done.append((part_nodes, part_edges))
+                continue
+            cut = min(weak)[3]
+            todo.extend(_split_parts(part_nodes, part_edges[:cut] + part_edges[cut + 1:]))
+        return done
+
+    def _apart(self, nodes, edges) -> list[list[int]]:
+        members = set(nodes)
+        if not any(members & self.cannot.get(n, set()) for n in nodes):
+            return [nodes]
+        parent = {n: n for n in nodes}
+        group = {n: {n} for n in nodes}
+
+        def find(x):
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for a, b, _, _ in sorted(edges, key=lambda e: (not e[3], -e[2], e[0], e[1])):
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                continue
+            small, large = (group[ra], rb) if len(group[ra]) <= len(group[rb]) else (group[rb], ra)
+            if any(find(y) == large for x in small for y in self.cannot.get(x, ())):
+                continue
+            keep, gone = min(ra, rb), max(ra, rb)
+            parent[gone] = keep
+            group[keep] |= group.pop(gone)
+        return [sorted(g) for g in group.values()]
+
+
+def _cluster_graph(
+    count: int, left: np.ndarray, right: np.ndarray, probability: np.ndarray, forced: np.ndarray,
+    cannot_pairs: list[tuple[int, int]], settings: ClusterSettings, report: ClusterReport,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(cluster, component) label per node 0..count-1; each label is the smallest node index in it.
+
+    Nodes are numbered in mention order, so the smallest index is the earliest mention.
+    """
+    if count == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(count, count))
+    _, raw = connected_components(graph, directed=False)
+    # relabel each component by its smallest node
+    first = np.full(raw.max() + 1, count, dtype=np.int64)
+    np.minimum.at(first, raw, np.arange(count))
+    component = first[raw]
+    cluster = component.copy()
+    if not len(left):
+        return cluster, component
+
+    sizes = np.bincount(component, minlength=count)
+    edge_component = component[left]
+    edge_counts = np.bincount(edge_component, minlength=count)
+    weak = np.bincount(edge_component, weights=(probability < settings.bridge_threshold) & ~forced, minlength=count)
+    possible = sizes * (sizes - 1) / 2
+    loose = (sizes > settings.small_cluster) & (edge_counts < settings.min_density * np.maximum(possible, 1))
+    needs = (sizes > settings.max_cluster_size) | loose | ((sizes >= 4) & (weak > 0))
+    cannot: dict[int, set[int]] = defaultdict(set)
+    for a, b in cannot_pairs:
+        if component[a] == component[b]:
+            needs[component[a]] = True
+            cannot[a].add(b)
+            cannot[b].add(a)
+    work = np.flatnonzero(needs)
+    if not len(work):
+        return cluster, component
+
+    guard = _Guard(settings, cannot)
+    order = np.argsort(edge_component, kind="stable")
+    starts = np.searchsorted(edge_component[order], work, side="left")
+    ends = np.searchsorted(edge_component[order], work, side="right")
+    node_order = np.argsort(component, kind="stable")
+    node_starts = np.searchsorted(component[node_order], work, side="left")
+    node_ends = np.searchsorted(component[node_order], work, side="right")
+    for c, s, e, ns, ne in zip(work.tolist(), starts.tolist(), ends.tolist(), node_starts.tolist(), node_ends.tolist()):
+        chosen = order[s:e]
+        edges = list(zip(left[chosen].tolist(), right[chosen].tolist(), probability[chosen].tolist(),
+                         forced[chosen].tolist()))
+        nodes = node_order[ns:ne].tolist()
+        for group in guard.resolve(nodes, edges):
+            cluster[group] = min(group)
+    report.guarded_components += guard.guarded
+    report.oversized += guard.oversized
+    return cluster, component
+
+
+def _cluster_nodes(con, settings: ClusterSettings, nodes: str, links: str, report: ClusterReport) -> None:
+    """Cluster the mentions of ``nodes`` (mention_id, partition) on ``links`` and the decisions;
+    creates temp table ``_membership(mention_id, partition, ord, cluster_id, component_id)``."""
+    con.execute("DROP TABLE IF EXISTS _node_index")
+    con.execute(f"""
+        CREATE TEMP TABLE _node_index AS
+        SELECT mention_id, partition, (row_number() OVER (ORDER BY partition, mention_id) - 1)::BIGINT AS ord
+        FROM (SELECT DISTINCT mention_id, partition FROM {nodes})""")
+    count = con.execute("SELECT count(*), count(DISTINCT mention_id) FROM _node_index").fetchall()[0]
+    if count[0] != count[1]:
+        dup = con.execute(
+            "SELECT mention_id FROM _node_index GROUP BY ALL HAVING count(*) > 1 ORDER BY 1 LIMIT 1").fetchall()[0][0]
+        raise ValueError(f"mention {dup!r} appears with two different partitions")
+    count = count[0]
+    strong = con.execute(f"""
+        WITH pairs AS (
+          SELECT least(mention_id_l, mention_id_r) AS a, greatest(mention_id_l, mention_id_r) AS b,
+                 max(match_probability) AS p, false AS forced
+          FROM {links} WHERE match_probability >= {settings.match_threshold} AND mention_id_l <> mention_id_r
+          GROUP BY ALL
+          UNION ALL
+          SELECT a, b, 1.0, true FROM _decisions WHERE decision = 'same'
+        ),
+        kept AS (
+          SELECT a, b, max(p) AS p, bool_or(forced) AS forced FROM pairs
+          ANTI JOIN (SELECT a, b FROM _decisions WHERE decision = 'different') USING (a, b)
+          GROUP BY ALL
+        )
+        SELECT l.ord AS l, r.ord AS r, kept.p, kept.forced
+        FROM kept JOIN _node_index l ON l.mention_id = kept.a JOIN _node_index r ON r.mention_id = kept.b
+        ORDER BY l.ord, r.ord""").fetchnumpy()
+    cannot = con.execute("""
+        SELECT l.ord, r.ord FROM _decisions d
+        JOIN _node_index l ON l.mention_id = d.a JOIN _node_index r ON r.mention_id = d.b
+        WHERE d.decision = 'different'""").fetchall()
+    cluster, component = _cluster_graph(
+        count, np.asarray(strong["l"], dtype=np.int64), np.asarray(strong["r"], dtype=np.int64),
+        np.asarray(strong["p"], dtype=np.float64), np.asarray(strong["forced"], dtype=bool), cannot, settings, report,
+    )
+    labels = pa.table({"ord": np.arange(count, dtype=np.int64), "cluster_ord": cluster, "component_ord": component})
+    con.register("_labels", labels)
+    con.execute("DROP TABLE IF EXISTS _membership")
+    con.execute("""
+        CREATE TEMP TABLE _membership AS
+        SELECT n.mention_id, n.partition, n.ord, c.mention_id AS cluster_id, k.mention_id AS component_id,
+               NULL::VARCHAR AS seed
+        FROM _node_index n JOIN _labels USING (ord)
+        JOIN _node_index c ON c.ord = _labels.cluster_ord JOIN _node_index k ON k.ord = _labels.component_ord""")
+    con.unregister("_labels")
+
+
+# --- stable ids --------------------------------------------------------------------------
+
+
+def _entity_id(prefix: str, seed: str) -> str:
+    return f"{prefix}-{hashlib.md5(seed.encode()).hexdigest()[:12].upper()}"
+
+
+def assign_entity_ids(
+    con: duckdb.DuckDBPyConnection,
+    prefix: str,
+    membership: str,
+    previous: str | None,
+    history: str,
+    run: Run,
+    used_ids: str | None = None,
+    report: ClusterReport | None = None,
+) -> str:
+    """Give each cluster of ``membership`` an entity id by the stable-id rule (module docstring).
+
+    membership: mention_id, partition, cluster_id (any key naming the cluster), seed (the text hashed
+    for a new id; NULL = the cluster's earliest mention id). previous: mention_id, partition,
+    entity_id of the same mentions before this run (None on a first build). used_ids: a query
+    giving column entity_id of every id in use elsewhere (previous's ids are always counted).
+    Appends splits, merges and retirements to ``history`` (created when missing) and returns the
+    temp table ``_assigned(mention_id, partition, cluster_id, entity_id)``.
+    """
+    report = report or ClusterReport()
+    con.execute(f"CREATE TABLE IF NOT EXISTS {history} ({HISTORY_COLUMNS})")
+    if previous is None:
+        con.execute("DROP TABLE IF EXISTS _previous")
+        con.execute("CREATE TEMP TABLE _previous (mention_id VARCHAR, partition VARCHAR, entity_id VARCHAR)")
+        previous = "_previous"
+    con.execute("DROP TABLE IF EXISTS _kept")
+    con.execute(f"""
+        CREATE TEMP TABLE _kept AS
+        WITH overlap AS (
+          SELECT m.cluster_id, p.entity_id, count(*) AS shared,
+                 min(struct_pack(p := m.partition, m := m.mention_id)) AS first_shared
+          FROM {membership} m JOIN {previous} p USING (mention_id) GROUP BY ALL
+        ),
+        age AS (
+          SELECT entity_id, min(struct_pack(p := partition, m := mention_id)) AS first_mention
+          FROM {previous} GROUP BY ALL
+        ),
+        heir AS (  -- each old entity's heir: the cluster with most of its mentions, ties: its earliest mention
+          SELECT * FROM overlap
+          QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY shared DESC, first_shared) = 1
+        )
+        SELECT heir.cluster_id, heir.entity_id, heir.shared,
+               row_number() OVER (PARTITION BY heir.cluster_id
+                                  ORDER BY heir.shared DESC, age.first_mention, heir.entity_id) = 1 AS survives
+        FROM heir JOIN age USING (entity_id)""")
+    clusters = con.execute(f"""
+        SELECT m.cluster_id, coalesce(any_value(m.seed) FILTER (WHERE m.seed IS NOT NULL),
+                                      arg_min(m.mention_id, struct_pack(p := m.partition, m := m.mention_id)))
+        FROM {membership} m ANTI JOIN (SELECT cluster_id FROM _kept WHERE survives) k USING (cluster_id)
+        GROUP BY m.cluster_id ORDER BY min(struct_pack(p := m.partition, m := m.mention_id))""").fetchall()
+    minted = {}
+    if clusters:
+        candidates = pa.table({"entity_id": [_entity_id(prefix, seed) for _, seed in clusters]})
+        con.register("_candidates", candidates)
+        others = f"UNION ALL SELECT entity_id FROM ({used_ids})" if used_ids else ""
+        taken = {row[0] for row in con.execute(f"""
+            SELECT entity_id FROM _candidates
+            SEMI JOIN (SELECT entity_id FROM {previous}
+                       UNION ALL SELECT unnest(old_ids) FROM {history}
+                       UNION ALL SELECT unnest(new_ids) FROM {history} {others}) USING (entity_id)""").fetchall()}
+        con.unregister("_candidates")
+        for cluster_id, seed in clusters:
+            entity_id, salt = _entity_id(prefix, seed), 0
+            while entity_id in taken:
+                salt += 1
+                entity_id = _entity_id(prefix, f"{seed}#{salt}")
+            taken.add(entity_id)
+            minted[cluster_id] = entity_id
+    con.register("_minted", pa.table({"cluster_id": list(minted), "entity_id": list(minted.values())},
+                                     schema=pa.schema([("cluster_id", pa.string()), ("entity_id", pa.string())])))
+    con.execute("DROP TABLE IF EXISTS _assigned")
+    con.execute(f"""
+        CREATE TEMP TABLE _assigned AS
+        SELECT m.mention_id, m.partition, m.cluster_id, coalesce(k.entity_id, n.entity_id) AS entity_id
+        FROM {membership} m
+        LEFT JOIN (SELECT cluster_id, entity_id FROM _kept WHERE survives) k USING (cluster_id)
+        LEFT JOIN _minted n USING (cluster_id)""")
+    con.unregister("_minted")
+    stamp = f"{sql_literal(run.run_id)}, {sql_literal(run.run_time.isoformat())}::TIMESTAMPTZ"
+    events = con.execute(f"""
+        INSERT INTO {history}
+        SELECT {stamp}, 'split', [p.entity_id], list_sort(list(DISTINCT a.entity_id)), count(*)
+        FROM {previous} p JOIN _assigned a USING (mention_id)
+        GROUP BY p.entity_id HAVING count(DISTINCT a.entity_id) > 1
+        UNION ALL
+        SELECT {stamp}, 'merge', list_sort(list(k.entity_id)), [any_value(a.entity_id)], sum(k.shared)::BIGINT
+        FROM _kept k JOIN (SELECT DISTINCT cluster_id, entity_id FROM _assigned) a USING (cluster_id)
+        GROUP BY k.cluster_id HAVING count(*) > 1
+        UNION ALL
+        SELECT {stamp}, 'retire', [p.entity_id], [], count(*)
+        FROM {previous} p ANTI JOIN _assigned a USING (mention_id)
+        GROUP BY p.entity_id HAVING p.entity_id NOT IN (SELECT entity_id FROM _kept)
+        RETURNING kind""").fetchall()
+    report.new_entities += len(minted)
+    report.splits += sum(kind == "split" for kind, in events)
+    report.merges += sum(kind == "merge" for kind, in events)
+    report.retired += sum(kind == "retire" for kind, in events)
+    return "_assigned"
+
+
+# --- review queue ------------------------------------------------------------------------
+
+
+def _review_rows_sql(settings: ClusterSettings, links: str, assignments: str, where: str = "true") -> str:
+    return f"""
+        SELECT e.*, al.entity_id AS entity_id_l, ar.entity_id AS entity_id_r,
+               CASE WHEN e.match_probability >= {settings.match_threshold} THEN 'held_apart'
+                    ELSE 'between_thresholds' END AS reason
+        FROM {links} e
+        JOIN {assignments} al ON al.mention_id = e.mention_id_l
+        JOIN {assignments} ar ON ar.mention_id = e.mention_id_r
+        WHERE e.match_probability >= {settings.review_threshold} AND al.entity_id <> ar.entity_id
+          AND NOT EXISTS (SELECT 1 FROM _decisions d WHERE d.a = least(e.mention_id_l, e.mention_id_r)
+                                                      AND d.b = greatest(e.mention_id_l, e.mention_id_r))
+          AND ({where})"""
+
+
+# --- public entry points -----------------------------------------------------------------
+
+
+def cluster_full(
+    con: duckdb.DuckDBPyConnection,
+    settings: ClusterSettings,
+    tables: HubTables,
+    *,
+    mentions: str,
+    edges: str,
+    decisions: str | None = None,
+    run: Run,
+) -> ClusterReport:
+    """Build (or rebuild) a kind's entities from all its mentions and match edges.
+
+    mentions: mention_id, partition (other columns ignored). edges: mention_id_l, mention_id_r,
+    match_probability, match_weight and any evidence columns. decisions: the clerical review table
+    (mention_id_l, mention_id_r, decision 'same'|'different', decided_by, decided_at).
+    When ``tables.assignments`` already exists its ids are kept where clusters persist (a rebuild);
+    it, ``tables.links`` and ``tables.review`` are replaced; ``tables.history`` is appended to.
+    """
+    _require_columns(con, mentions, ("mention_id", "partition"), "mentions")
+    _require_columns(con, edges, EDGE_COLUMNS, "edges")
+    _check_endpoints(con, edges, mentions)
+    report = ClusterReport()
+    _latest_decisions(con, decisions)
+    con.execute("DROP TABLE IF EXISTS _links")
+    con.execute(f"CREATE TEMP TABLE _links AS SELECT * FROM {edges} WHERE match_probability >= {settings.review_threshold}")
+    _cluster_nodes(con, settings, mentions, "_links", report)
+    previous = tables.assignments if _exists(con, tables.assignments) else None
+    assigned = assign_entity_ids(con, settings.prefix, "_membership", previous, tables.history, run, report=report)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {tables.assignments} AS
+        SELECT a.mention_id, a.partition, a.entity_id, m.component_id
+        FROM {assigned} a JOIN _membership m USING (mention_id) ORDER BY a.mention_id""")
+    con.execute(f"CREATE OR REPLACE TABLE {tables.links} AS SELECT * FROM _links")
+    con.execute(f"CREATE OR REPLACE TABLE {tables.review} AS {_review_rows_sql(settings, tables.links, tables.assignments)}")
+    report.mentions, report.entities = con.execute(
+        f"SELECT count(*), count(DISTINCT entity_id) FROM {tables.assignments}").fetchall()[0]
+    report.review_pairs = con.execute(f"SELECT count(*) FROM {tables.review}").fetchall()[0][0]
+    return report
+
+
+def _check_endpoints(con, edges: str, *mention_tables: str) -> None:
+    known = " UNION ALL ".join(f"SELECT mention_id FROM {t}" for t in mention_tables)
+    unknown = con.execute(f"""
+        SELECT e.mention_id_l, e.mention_id_r FROM {edges} e
+        WHERE e.mention_id_l NOT IN ({known}) OR e.mention_id_r NOT IN ({known}) LIMIT 1""").fetchall()
+    if unknown:
+        unknown = unknown[0]
+        raise ValueError(f"edges table {edges!r}: pair ({unknown[0]!r}, {unknown[1]!r}) names a mention not in "
+                         f"{' or '.join(repr(t) for t in mention_tables)}")
+
+
+def link_partition(
+    con: duckdb.DuckDBPyConnection,
+    settings: ClusterSettings,
+    tables: HubTables,
+    *,
+    mentions: str,
+    edges: str,
+    decisions: str | None = None,
+    run: Run,
+) -> ClusterReport:
+    """Link new mentions into an existing hub, re-clustering only the components they touch.
+
+    mentions: the new mentions (mention_id, partition); ones already in the hub are re-linked.
+    edges: match edges involving them (new-vs-existing and new-within-new), as for cluster_full.
+    Gives the same assignments as ``cluster_full`` on all mentions and all edges would, starting
+    from the same hub.
+    """
+    _require_columns(con, mentions, ("mention_id", "partition"), "mentions")
+    _require_columns(con, edges, EDGE_COLUMNS, "edges")
+    _check_endpoints(con, edges, mentions, tables.assignments)
+    report = ClusterReport()
+    decided = _latest_decisions(con, decisions)
+    a = tables.assignments
+    con.execute("DROP TABLE IF EXISTS _new_links")
+    con.execute(f"""
+        CREATE TEMP TABLE _new_links AS
+        SELECT * FROM {edges} e WHERE match_probability >= {settings.review_threshold}
+        AND NOT EXISTS (SELECT 1 FROM {tables.links} k
+                        WHERE least(k.mention_id_l, k.mention_id_r) = least(e.mention_id_l, e.mention_id_r)
+                          AND greatest(k.mention_id_l, k.mention_id_r) = greatest(e.mention_id_l, e.mention_id_r))""")
+    # touched: existing mentions on a new link, on a decision with a new mention, or on a decision
+    # the current entities break; their whole components are re-clustered
+    con.execute("DROP TABLE IF EXISTS _touched")
+    con.execute(f"""
+        CREATE TEMP TABLE _touched AS
+        WITH fresh AS (SELECT DISTINCT mention_id FROM {mentions}),
+        ends AS (
+          SELECT mention_id_l AS mention_id FROM _new_links WHERE match_probability >= {settings.match_threshold}
+          UNION ALL SELECT mention_id_r FROM _new_links WHERE match_probability >= {settings.match_threshold}
+          UNION ALL SELECT mention_id FROM fresh
+          UNION ALL SELECT unnest([d.a, d.b]) FROM {decided} d
+            WHERE d.a IN (SELECT mention_id FROM fresh) OR d.b IN (SELECT mention_id FROM fresh)
+          UNION ALL SELECT unnest([d.a, d.b]) FROM {decided} d
+            JOIN {a} l ON l.mention_id = d.a JOIN {a} r ON r.mention_id = d.b
+            WHERE (d.decision = 'same') = (l.entity_id <> r.entity_id)
+        )
+        SELECT DISTINCT component_id FROM {a} SEMI JOIN ends USING (mention_id)""")
+    con.execute("DROP TABLE IF EXISTS _affected")
+    con.execute(f"""
+        CREATE TEMP TABLE _affected AS
+        SELECT mention_id, partition FROM {a} SEMI JOIN _touched USING (component_id)
+        UNION
+        SELECT mention_id, partition FROM {mentions} ANTI JOIN {a} USING (mention_id)""")
+    con.execute("DROP TABLE IF EXISTS _links")
+    con.execute(f"""
+        CREATE TEMP TABLE _links AS
+        SELECT mention_id_l, mention_id_r, match_probability FROM {tables.links}
+        WHERE mention_id_l IN (SELECT mention_id FROM _affected) AND mention_id_r IN (SELECT mention_id FROM _affected)
+        UNION ALL
+        SELECT mention_id_l, mention_id_r, match_probability FROM _new_links""")
+    con.execute("DROP TABLE IF EXISTS _previous_affected")
+    con.execute(f"CREATE TEMP TABLE _previous_affected AS SELECT mention_id, partition, entity_id FROM {a} "
+                f"SEMI JOIN _affected USING (mention_id)")
+    _cluster_nodes(con, settings, "_affected", "_links", report)
+    others = f"SELECT entity_id FROM {a} ANTI JOIN _affected USING (mention_id)"
+    assigned = assign_entity_ids(con, settings.prefix, "_membership", "_previous_affected", tables.history, run,
+                                 used_ids=others, report=report)
+    con.execute(f"DELETE FROM {a} WHERE mention_id IN (SELECT mention_id FROM _affected)")
+    con.execute(f"""
+        INSERT INTO {a} BY NAME
+        SELECT s.mention_id, s.partition, s.entity_id, m.component_id FROM {assigned} s JOIN _membership m USING (mention_id)""")
+    con.execute(f"INSERT INTO {tables.links} BY NAME SELECT * FROM _new_links")
+    touching = ("e.mention_id_l IN (SELECT mention_id FROM _affected) "
+                "OR e.mention_id_r IN (SELECT mention_id FROM _affected)")
+    con.execute(f"DELETE FROM {tables.review} e WHERE {touching}")
+    con.execute(f"INSERT INTO {tables.review} BY NAME {_review_rows_sql(settings, tables.links, a, touching)}")
+    report.mentions, report.entities = con.execute(
+        "SELECT count(*), count(DISTINCT entity_id) FROM _assigned").fetchall()[0]
+    report.review_pairs = con.execute(f"SELECT count(*) FROM {tables.review}").fetchall()[0][0]
+    return report
