@@ -46,6 +46,11 @@ class DataLayout:
     def dagster_home(self) -> Path:
         return self.root / "dagster"
 
+    @property
+    def alerts(self) -> Path:
+        """The alerts table: run failures and unloadable landing files, JSON Lines per month."""
+        return self.root / "alerts"
+
     def feed_landing(self, folder: str) -> Path:
         return self.landing / folder
 
