@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from resources import LakeResource, platform_resources
+from sensors import operations_definitions
 from wmp_platform.marts import build_mart
 from wmp_platform.warehouse import open_warehouse, register_lake_views, row_counts
 
@@ -86,9 +87,10 @@ def build_definitions(project_root: Path = PROJECT_ROOT) -> dg.Definitions:
         dg.Definitions(jobs=ingest_jobs(), resources=platform_resources()),
     )
     staged = [key for key in feeds.resolve_all_asset_keys() if key.path[0] == "feeds" and key.path[-1] == "staged"]
-    return dg.Definitions.merge(
+    platform = dg.Definitions.merge(
         feeds, dg.Definitions(assets=[warehouse_feeds_asset(staged), data_quality_mart_asset(staged)])
     )
+    return dg.Definitions.merge(platform, operations_definitions(platform))
 
 
 @dg.definitions
