@@ -499,10 +499,10 @@ def assign_entity_ids(
         con.register("_candidates", candidates)
         others = f"UNION ALL SELECT entity_id FROM ({used_ids})" if used_ids else ""
         taken = {row[0] for row in con.execute(f"""
-            SELECT entity_id FROM _candidates
-            SEMI JOIN (SELECT entity_id FROM {previous}
-                       UNION ALL SELECT unnest(old_ids) FROM {history}
-                       UNION ALL SELECT unnest(new_ids) FROM {history} {others}) USING (entity_id)""").fetchall()}
+            SELECT DISTINCT entity_id
+            FROM (SELECT entity_id FROM {previous}
+                  UNION ALL SELECT unnest(old_ids) FROM {history}
+                  UNION ALL SELECT unnest(new_ids) FROM {history} {others}) JOIN _candidates USING (entity_id)""").fetchall()}
         con.unregister("_candidates")
         for cluster_id, seed in clusters:
             entity_id, salt = _entity_id(prefix, seed), 0
@@ -546,18 +546,19 @@ def assign_entity_ids(
 # --- review queue ------------------------------------------------------------------------
 
 
-def _review_rows_sql(settings: ClusterSettings, links: str, assignments: str, where: str = "true") -> str:
+def _review_rows_sql(settings: ClusterSettings, links: str, assignments: str) -> str:
     return f"""
+        WITH ends AS (SELECT mention_id_l AS mention_id FROM {links} UNION SELECT mention_id_r FROM {links}),
+        assigned AS (SELECT mention_id, entity_id FROM {assignments} SEMI JOIN ends USING (mention_id))
         SELECT e.*, al.entity_id AS entity_id_l, ar.entity_id AS entity_id_r,
                CASE WHEN e.match_probability >= {settings.match_threshold} THEN 'held_apart'
                     ELSE 'between_thresholds' END AS reason
         FROM {links} e
-        JOIN {assignments} al ON al.mention_id = e.mention_id_l
-        JOIN {assignments} ar ON ar.mention_id = e.mention_id_r
+        JOIN assigned al ON al.mention_id = e.mention_id_l
+        JOIN assigned ar ON ar.mention_id = e.mention_id_r
         WHERE e.match_probability >= {settings.review_threshold} AND al.entity_id <> ar.entity_id
           AND NOT EXISTS (SELECT 1 FROM _decisions d WHERE d.a = least(e.mention_id_l, e.mention_id_r)
-                                                      AND d.b = greatest(e.mention_id_l, e.mention_id_r))
-          AND ({where})"""
+                                                      AND d.b = greatest(e.mention_id_l, e.mention_id_r))"""
 
 
 # --- public entry points -----------------------------------------------------------------
@@ -604,10 +605,14 @@ def cluster_full(
 
 
 def _check_endpoints(con, edges: str, *mention_tables: str) -> None:
-    known = " UNION ALL ".join(f"SELECT mention_id FROM {t}" for t in mention_tables)
+    # the edges' ends are few, the known mentions many: join the few against each table
+    found = " UNION ".join(f"SELECT mention_id FROM ends SEMI JOIN {t} USING (mention_id)" for t in mention_tables)
     unknown = con.execute(f"""
-        SELECT e.mention_id_l, e.mention_id_r FROM {edges} e
-        WHERE e.mention_id_l NOT IN ({known}) OR e.mention_id_r NOT IN ({known}) LIMIT 1""").fetchall()
+        WITH ends AS (SELECT DISTINCT unnest([mention_id_l, mention_id_r]) AS mention_id FROM {edges}),
+        missing AS (SELECT mention_id FROM ends EXCEPT ({found}))
+        SELECT e.mention_id_l, e.mention_id_r FROM {edges} e JOIN missing m
+          ON m.mention_id = e.mention_id_l OR m.mention_id = e.mention_id_r
+        ORDER BY ALL LIMIT 1""").fetchall()
     if unknown:
         unknown = unknown[0]
         raise ValueError(f"edges table {edges!r}: pair ({unknown[0]!r}, {unknown[1]!r}) names a mention not in "
@@ -640,10 +645,10 @@ def link_partition(
     con.execute("DROP TABLE IF EXISTS _new_links")
     con.execute(f"""
         CREATE TEMP TABLE _new_links AS
-        SELECT * FROM {edges} e WHERE match_probability >= {settings.review_threshold}
-        AND NOT EXISTS (SELECT 1 FROM {tables.links} k
-                        WHERE least(k.mention_id_l, k.mention_id_r) = least(e.mention_id_l, e.mention_id_r)
-                          AND greatest(k.mention_id_l, k.mention_id_r) = greatest(e.mention_id_l, e.mention_id_r))""")
+        SELECT e.* FROM {edges} e
+        ANTI JOIN {tables.links} same ON same.mention_id_l = e.mention_id_l AND same.mention_id_r = e.mention_id_r
+        ANTI JOIN {tables.links} turned ON turned.mention_id_l = e.mention_id_r AND turned.mention_id_r = e.mention_id_l
+        WHERE e.match_probability >= {settings.review_threshold}""")
     # touched: existing mentions on a new link, on a decision with a new mention, or on a decision
     # the current entities break; their whole components are re-clustered
     con.execute("DROP TABLE IF EXISTS _touched")
@@ -661,35 +666,40 @@ def link_partition(
             WHERE (d.decision = 'same') = (l.entity_id <> r.entity_id)
         )
         SELECT DISTINCT component_id FROM {a} SEMI JOIN ends USING (mention_id)""")
+    con.execute("DROP TABLE IF EXISTS _previous_affected")
+    con.execute(f"""
+        CREATE TEMP TABLE _previous_affected AS
+        SELECT mention_id, partition, entity_id FROM {a} SEMI JOIN _touched USING (component_id)""")
     con.execute("DROP TABLE IF EXISTS _affected")
     con.execute(f"""
         CREATE TEMP TABLE _affected AS
-        SELECT mention_id, partition FROM {a} SEMI JOIN _touched USING (component_id)
-        UNION
-        SELECT mention_id, partition FROM {mentions} ANTI JOIN {a} USING (mention_id)""")
-    con.execute("DROP TABLE IF EXISTS _links")
-    con.execute(f"""
-        CREATE TEMP TABLE _links AS
-        SELECT mention_id_l, mention_id_r, match_probability FROM {tables.links}
-        WHERE mention_id_l IN (SELECT mention_id FROM _affected) AND mention_id_r IN (SELECT mention_id FROM _affected)
+        SELECT mention_id, partition FROM _previous_affected
         UNION ALL
-        SELECT mention_id_l, mention_id_r, match_probability FROM _new_links""")
-    con.execute("DROP TABLE IF EXISTS _previous_affected")
-    con.execute(f"CREATE TEMP TABLE _previous_affected AS SELECT mention_id, partition, entity_id FROM {a} "
-                f"SEMI JOIN _affected USING (mention_id)")
+        SELECT DISTINCT mention_id, partition FROM {mentions} ANTI JOIN _previous_affected USING (mention_id)""")
+    # every stored link with an end among them: the internal ones are clustered, all are re-queued
+    con.execute("DROP TABLE IF EXISTS _touching")
+    con.execute(f"""
+        CREATE TEMP TABLE _touching AS
+        SELECT * FROM {tables.links}
+        WHERE mention_id_l IN (SELECT mention_id FROM _affected) OR mention_id_r IN (SELECT mention_id FROM _affected)
+        UNION ALL BY NAME
+        SELECT * FROM _new_links""")
+    con.execute("DROP TABLE IF EXISTS _links")
+    con.execute("""
+        CREATE TEMP TABLE _links AS
+        SELECT mention_id_l, mention_id_r, match_probability FROM _touching
+        WHERE mention_id_l IN (SELECT mention_id FROM _affected) AND mention_id_r IN (SELECT mention_id FROM _affected)""")
     _cluster_nodes(con, settings, "_affected", "_links", report)
-    others = f"SELECT entity_id FROM {a} ANTI JOIN _affected USING (mention_id)"
     assigned = assign_entity_ids(con, settings.prefix, "_membership", "_previous_affected", tables.history, run,
-                                 used_ids=others, report=report)
+                                 used_ids=f"SELECT entity_id FROM {a}", report=report)
     con.execute(f"DELETE FROM {a} WHERE mention_id IN (SELECT mention_id FROM _affected)")
     con.execute(f"""
         INSERT INTO {a} BY NAME
         SELECT s.mention_id, s.partition, s.entity_id, m.component_id FROM {assigned} s JOIN _membership m USING (mention_id)""")
     con.execute(f"INSERT INTO {tables.links} BY NAME SELECT * FROM _new_links")
-    touching = ("e.mention_id_l IN (SELECT mention_id FROM _affected) "
-                "OR e.mention_id_r IN (SELECT mention_id FROM _affected)")
-    con.execute(f"DELETE FROM {tables.review} e WHERE {touching}")
-    con.execute(f"INSERT INTO {tables.review} BY NAME {_review_rows_sql(settings, tables.links, a, touching)}")
+    con.execute(f"DELETE FROM {tables.review} WHERE mention_id_l IN (SELECT mention_id FROM _affected) "
+                f"OR mention_id_r IN (SELECT mention_id FROM _affected)")
+    con.execute(f"INSERT INTO {tables.review} BY NAME {_review_rows_sql(settings, '_touching', a)}")
     report.mentions, report.entities = con.execute(
         "SELECT count(*), count(DISTINCT entity_id) FROM _assigned").fetchall()[0]
     report.review_pairs = con.execute(f"SELECT count(*) FROM {tables.review}").fetchall()[0][0]
