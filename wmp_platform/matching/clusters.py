@@ -137,7 +137,7 @@ class ClusterReport:
     review_pairs: int = 0
 
 
-def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     try:
         con.execute(f"SELECT 1 FROM {table} LIMIT 0")
     except duckdb.CatalogException:
@@ -145,7 +145,7 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return True
 
 
-def _require_columns(con: duckdb.DuckDBPyConnection, table: str, columns, what: str) -> None:
+def require_columns(con: duckdb.DuckDBPyConnection, table: str, columns, what: str) -> None:
     present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
     missing = [c for c in columns if c not in present]
     if missing:
@@ -161,7 +161,7 @@ def _latest_decisions(con: duckdb.DuckDBPyConnection, decisions: str | None) -> 
     if decisions is None:
         con.execute("CREATE TEMP TABLE _decisions (a VARCHAR, b VARCHAR, decision VARCHAR)")
         return "_decisions"
-    _require_columns(con, decisions, DECISION_COLUMNS, "review decisions")
+    require_columns(con, decisions, DECISION_COLUMNS, "review decisions")
     bad = con.execute(
         f"SELECT mention_id_l, mention_id_r, decision FROM {decisions} "
         f"WHERE decision IS NULL OR decision NOT IN ('same', 'different') "
@@ -582,15 +582,15 @@ def cluster_full(
     When ``tables.assignments`` already exists its ids are kept where clusters persist (a rebuild);
     it, ``tables.links`` and ``tables.review`` are replaced; ``tables.history`` is appended to.
     """
-    _require_columns(con, mentions, ("mention_id", "partition"), "mentions")
-    _require_columns(con, edges, EDGE_COLUMNS, "edges")
+    require_columns(con, mentions, ("mention_id", "partition"), "mentions")
+    require_columns(con, edges, EDGE_COLUMNS, "edges")
     _check_endpoints(con, edges, mentions)
     report = ClusterReport()
     _latest_decisions(con, decisions)
     con.execute("DROP TABLE IF EXISTS _links")
     con.execute(f"CREATE TEMP TABLE _links AS SELECT * FROM {edges} WHERE match_probability >= {settings.review_threshold}")
     _cluster_nodes(con, settings, mentions, "_links", report)
-    previous = tables.assignments if _exists(con, tables.assignments) else None
+    previous = tables.assignments if table_exists(con, tables.assignments) else None
     assigned = assign_entity_ids(con, settings.prefix, "_membership", previous, tables.history, run, report=report)
     con.execute(f"""
         CREATE OR REPLACE TABLE {tables.assignments} AS
@@ -636,8 +636,8 @@ def link_partition(
     Gives the same assignments as ``cluster_full`` on all mentions and all edges would, starting
     from the same hub.
     """
-    _require_columns(con, mentions, ("mention_id", "partition"), "mentions")
-    _require_columns(con, edges, EDGE_COLUMNS, "edges")
+    require_columns(con, mentions, ("mention_id", "partition"), "mentions")
+    require_columns(con, edges, EDGE_COLUMNS, "edges")
     _check_endpoints(con, edges, mentions, tables.assignments)
     report = ClusterReport()
     decided = _latest_decisions(con, decisions)

@@ -1,0 +1,124 @@
+"""Vehicles: every vehicle mention resolved to one vehicle, the keeper register as the anchor.
+
+Registrations arrive normalised (``wmp_vrm``: upper case, letters and digits only). Each
+mention gets a *vehicle key*, and mentions sharing a key are one vehicle:
+
+1. **register**: the registration is in the vehicle register (feed ``vehicles``): its key is
+   the registration. Two registrations the register holds are never one vehicle.
+2. **misread**: otherwise, when exactly one registration in the register reads the same
+   under the ANPR confusions (``CONFUSABLE``: O/D/0, I/1, B/8, S/5, Z/2, G/6) and the evidence
+   agrees, the mention takes that registration's key. Evidence agrees when
+   - the mention has make, model or colour: none differs from the register's latest record
+     and at least one is the same (two when the read is itself a well-formed registration,
+     which could be another real vehicle), or
+   - it has none (an ANPR read): the read is not a well-formed registration (``wmp_valid_vrm``),
+     so it cannot be a real vehicle of its own, and the register's one candidate is it.
+3. **unregistered**: otherwise the registration as read is the key: the same plate is the same
+   vehicle whatever the feed, and a misread the register cannot confirm stays apart.
+4. **unresolved**: a mention without a registration is a vehicle of its own.
+
+Entities get stable ids through ``clusters.assign_entity_ids`` (prefix ``V``, seeded by the
+key, so a vehicle's id follows from its registration on a first build).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from wmp_platform.matching.clusters import ClusterReport, HubTables, Run, assign_entity_ids, require_columns, table_exists
+from wmp_platform.sql import sql_literal
+
+REGISTER_FEED = "vehicles"
+VEHICLE_PREFIX = "V"
+# What ANPR cameras confuse, each mapped to one stand-in character.
+CONFUSABLE = {"O": "0", "D": "0", "I": "1", "B": "8", "S": "5", "Z": "2", "G": "6"}
+VEHICLE_COLUMNS = ("mention_id", "feed", "partition", "registration", "make", "model", "colour")
+
+
+def _confusion_key(column: str) -> str:
+    return f"translate({column}, {sql_literal(''.join(CONFUSABLE))}, {sql_literal(''.join(CONFUSABLE.values()))})"
+
+
+def resolve_vehicles(
+    con: duckdb.DuckDBPyConnection, *, mentions: str, out: str = "vehicle_resolution", register_feed: str = REGISTER_FEED,
+) -> str:
+    """Create table ``out``: mention_id, partition, registration (as read), vehicle_key,
+    resolved_by ('register' | 'misread' | 'unregistered' | 'unresolved'), one row per mention.
+
+    ``con`` needs the platform's macros (``ingest.connect()``); ``mentions`` holds vehicle mentions.
+    """
+    require_columns(con, mentions, VEHICLE_COLUMNS, "vehicle mentions")
+    attributes = ("make", "model", "colour")
+    compared = " + ".join(f"(m.{a} IS NOT NULL AND r.{a} IS NOT NULL)::INT" for a in attributes)
+    agreed = " + ".join(f"coalesce(m.{a} = r.{a}, false)::INT" for a in attributes)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {out} AS
+        WITH vehicle AS (
+          SELECT mention_id, feed, partition, registration, {_confusion_key('registration')} AS confusion_key,
+                 coalesce(wmp_valid_vrm(registration), false) AS well_formed,
+                 upper(make) AS make, upper(model) AS model, upper(colour) AS colour
+          FROM {mentions}
+        ),
+        register AS (  -- each registration's latest record in the register
+          SELECT registration, any_value(confusion_key) AS confusion_key,
+                 arg_max(make, (partition, mention_id)) FILTER (WHERE make IS NOT NULL) AS make,
+                 arg_max(model, (partition, mention_id)) FILTER (WHERE model IS NOT NULL) AS model,
+                 arg_max(colour, (partition, mention_id)) FILTER (WHERE colour IS NOT NULL) AS colour
+          FROM vehicle WHERE feed = {sql_literal(register_feed)} AND registration IS NOT NULL GROUP BY registration
+        ),
+        lone AS (  -- confusion keys that one registration of the register alone reads as
+          SELECT confusion_key, any_value(registration) AS registration FROM register GROUP BY ALL HAVING count(*) = 1
+        ),
+        candidate AS (
+          SELECT m.mention_id, r.registration, {compared} AS compared, {agreed} AS agreed
+          FROM vehicle m JOIN lone USING (confusion_key) JOIN register r ON r.registration = lone.registration
+          WHERE m.registration NOT IN (SELECT registration FROM register)
+        ),
+        confirmed AS (
+          SELECT c.mention_id, c.registration FROM candidate c JOIN vehicle m USING (mention_id)
+          WHERE CASE WHEN c.compared = 0 THEN NOT m.well_formed
+                     ELSE c.agreed = c.compared AND c.agreed >= CASE WHEN m.well_formed THEN 2 ELSE 1 END END
+        )
+        SELECT m.mention_id, m.partition, m.registration,
+               CASE WHEN m.registration IS NULL THEN 'mention:' || m.mention_id
+                    ELSE coalesce(c.registration, m.registration) END AS vehicle_key,
+               CASE WHEN m.registration IS NULL THEN 'unresolved'
+                    WHEN m.registration IN (SELECT registration FROM register) THEN 'register'
+                    WHEN c.registration IS NOT NULL THEN 'misread'
+                    ELSE 'unregistered' END AS resolved_by
+        FROM vehicle m LEFT JOIN confirmed c USING (mention_id)
+        ORDER BY m.mention_id""")
+    return out
+
+
+def build_vehicle_entities(
+    con: duckdb.DuckDBPyConnection,
+    tables: HubTables,
+    *,
+    mentions: str,
+    run: Run,
+    register_feed: str = REGISTER_FEED,
+) -> ClusterReport:
+    """Resolve every vehicle mention and give each vehicle a stable id.
+
+    Replaces ``tables.assignments`` (mention_id, partition, entity_id, registration as read,
+    vehicle_key, resolved_by); ids of vehicles already there are kept where they persist, and
+    splits and merges go to ``tables.history``.
+    """
+    report = ClusterReport()
+    resolution = resolve_vehicles(con, mentions=mentions, out="_vehicle_resolution", register_feed=register_feed)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _vehicle_membership AS
+        SELECT mention_id, partition, vehicle_key AS cluster_id,
+               CASE WHEN resolved_by = 'unresolved' THEN mention_id ELSE 'vrm:' || vehicle_key END AS seed
+        FROM {resolution}""")
+    previous = tables.assignments if table_exists(con, tables.assignments) else None
+    assigned = assign_entity_ids(con, VEHICLE_PREFIX, "_vehicle_membership", previous, tables.history, run,
+                                 report=report)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {tables.assignments} AS
+        SELECT a.mention_id, a.partition, a.entity_id, r.registration, r.vehicle_key, r.resolved_by
+        FROM {assigned} a JOIN {resolution} r USING (mention_id) ORDER BY a.mention_id""")
+    report.mentions, report.entities = con.execute(
+        f"SELECT count(*), count(DISTINCT entity_id) FROM {tables.assignments}").fetchall()[0]
+    return report
