@@ -42,11 +42,13 @@ Review queue: links between ``review_threshold`` and ``match_threshold`` whose m
 in different entities (reason ``between_thresholds``), and links above ``match_threshold``
 that a guard held apart (``held_apart``), unless an analyst already decided the pair.
 
-Incremental link: only the components touched by the new mentions' links (and by decisions
-the current entities break) are re-clustered, with every stored link among their mentions,
-then the id rules above run against their previous ids. Each assignment row keeps its
-component (the earliest mention of its pre-guard component), which is how the touched
-components are found without walking the graph.
+Incremental link: only the components touched by the new mentions' links (and by review
+decisions: a 'same' pair in two entities, a 'different' pair inside one component) are
+re-clustered, with every stored link among their mentions, then the id rules above run against
+their previous ids. Each assignment row keeps its component (the earliest mention of its
+pre-guard component), which is how the touched components are found without walking the graph.
+Mentions are only added this way; a rebuild (``cluster_full``) also drops mentions that are gone
+(their entities are recorded as ``retire``).
 """
 
 from __future__ import annotations
@@ -649,8 +651,9 @@ def link_partition(
         ANTI JOIN {tables.links} same ON same.mention_id_l = e.mention_id_l AND same.mention_id_r = e.mention_id_r
         ANTI JOIN {tables.links} turned ON turned.mention_id_l = e.mention_id_r AND turned.mention_id_r = e.mention_id_l
         WHERE e.match_probability >= {settings.review_threshold}""")
-    # touched: existing mentions on a new link, on a decision with a new mention, or on a decision
-    # the current entities break; their whole components are re-clustered
+    # touched: existing mentions on a new link, on a decision with a new mention, on a 'same' decision
+    # the entities break or on a 'different' pair inside one component (it may be newer than the
+    # component); their whole components are re-clustered
     con.execute("DROP TABLE IF EXISTS _touched")
     con.execute(f"""
         CREATE TEMP TABLE _touched AS
@@ -663,7 +666,7 @@ def link_partition(
             WHERE d.a IN (SELECT mention_id FROM fresh) OR d.b IN (SELECT mention_id FROM fresh)
           UNION ALL SELECT unnest([d.a, d.b]) FROM {decided} d
             JOIN {a} l ON l.mention_id = d.a JOIN {a} r ON r.mention_id = d.b
-            WHERE (d.decision = 'same') = (l.entity_id <> r.entity_id)
+            WHERE CASE d.decision WHEN 'same' THEN l.entity_id <> r.entity_id ELSE l.component_id = r.component_id END
         )
         SELECT DISTINCT component_id FROM {a} SEMI JOIN ends USING (mention_id)""")
     con.execute("DROP TABLE IF EXISTS _previous_affected")
