@@ -282,3 +282,16 @@ def test_an_incremental_link_touches_only_affected_clusters_and_equals_a_full_re
 def test_edges_naming_an_unknown_mention_are_refused(con):
     with pytest.raises(ValueError, match=r"pair \('a\|1\|x', 'ghost\|1\|x'\) names a mention not in 'mentions'"):
         build(con, [("a|1|x", day(1))], [("a|1|x", "ghost|1|x", 0.99)])
+
+
+def test_linking_day_by_day_from_no_hub_groups_mentions_as_one_build_does(tmp_path):
+    mentions, edges = _random_hub(random.Random(11), 150, [day(1), day(2), day(3)])
+    partition_of = dict(mentions)
+    with duckdb.connect(str(tmp_path / "daily.duckdb")) as daily, duckdb.connect(str(tmp_path / "once.duckdb")) as once:
+        for n in (1, 2, 3):
+            put_mentions(daily, "new_mentions", [m for m in mentions if m[1] == day(n)])
+            put_edges(daily, "new_edges", [e for e in edges if max(partition_of[e[0]], partition_of[e[1]]) == day(n)])
+            link_partition(daily, SETTINGS, TABLES, mentions="new_mentions", edges="new_edges", run=Run(f"day-{n}"))
+        build(once, mentions, edges)
+        assert groups(daily) == groups(once)
+        assert len(groups(once)) < len(mentions)

@@ -636,8 +636,10 @@ def link_partition(
     mentions: the new mentions (mention_id, partition); ones already in the hub are re-linked.
     edges: match edges involving them (new-vs-existing and new-within-new), as for cluster_full.
     Gives the same assignments as ``cluster_full`` on all mentions and all edges would, starting
-    from the same hub.
+    from the same hub. Without a hub yet (no ``tables.assignments``) it builds one.
     """
+    if not table_exists(con, tables.assignments):
+        return cluster_full(con, settings, tables, mentions=mentions, edges=edges, decisions=decisions, run=run)
     require_columns(con, mentions, ("mention_id", "partition"), "mentions")
     require_columns(con, edges, EDGE_COLUMNS, "edges")
     _check_endpoints(con, edges, mentions, tables.assignments)
