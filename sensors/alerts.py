@@ -18,6 +18,13 @@ def run_partition(run: dg.DagsterRun) -> str | None:
     return None
 
 
+def user_error(error) -> str:
+    """The error the step's code raised, with its stack, rather than Dagster's wrapper of it."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip() + "\n\nStack trace:\n" + "".join(error.stack)
+
+
 def failure_alerts(context: dg.RunFailureSensorContext) -> list[alerts.Alert]:
     """One alert per failed step, with its error and stack; one for the run when no step failed
     (the run worker died, or the run could not start)."""
@@ -26,7 +33,7 @@ def failure_alerts(context: dg.RunFailureSensorContext) -> list[alerts.Alert]:
     found = []
     for event in context.get_step_failure_events():
         error = event.step_failure_data.error
-        text = error.to_string() if error else event.message or "no error recorded"
+        text = user_error(error) if error else event.message or "no error recorded"
         found.append(alerts.run_failure(run.run_id, run.job_name, partition, event.step_key, text))
     if not found:
         found.append(alerts.run_failure(run.run_id, run.job_name, partition, None,
@@ -44,5 +51,5 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, lake: LakeResource) 
     found = failure_alerts(context)
     for alert in found:
         context.log.error(alert.summary)
-    # a sink that fails fails the tick: the sensor then sees the same failure again next tick
+    # recorded first; a sink that fails makes the tick fail, which the sensor's page in the UI shows
     alerts.raise_alerts(lake.layout, found, alerts.configured_sink())
