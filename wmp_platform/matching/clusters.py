@@ -32,8 +32,9 @@ first in that order. An entity keeps its id from one run to the next wherever it
   earliest), then to the smaller id.
 - **New**: a cluster inheriting no id gets ``<prefix>-`` and the first 12 hex digits of the MD5
   of its seed (its earliest mention id, or a natural key such as a registration); if that id
-  was ever used (current ids and every id in the history), ``#1``, ``#2`` ... is appended to
-  the seed until it is free. The same data therefore gives the same ids on every run.
+  was ever used (current ids and every id in the history) or an earlier new cluster of the run
+  has it, ``#1``, ``#2`` ... is appended to the seed until it is free. The same data therefore
+  gives the same ids on every run.
 
 Every split and merge (and every entity whose mentions all disappeared, ``retire``) is
 appended to the history table with the run id and time.
@@ -389,7 +390,8 @@ def _cluster_graph(
 
 def _cluster_nodes(con, settings: ClusterSettings, nodes: str, links: str, report: ClusterReport) -> None:
     """Cluster the mentions of ``nodes`` (mention_id, partition) on ``links`` and the decisions;
-    creates temp table ``_membership(mention_id, partition, ord, cluster_id, component_id)``."""
+    creates temp table ``_membership(mention_id, partition, ord, cluster_id, component_id, seed)``: cluster_id is
+    the ord of the cluster's earliest mention, component_id the earliest mention id of its component."""
     con.execute("DROP TABLE IF EXISTS _node_index")
     con.execute(f"""
         CREATE TEMP TABLE _node_index AS
@@ -416,8 +418,7 @@ def _cluster_nodes(con, settings: ClusterSettings, nodes: str, links: str, repor
           GROUP BY ALL
         )
         SELECT l.ord AS l, r.ord AS r, kept.p, kept.forced
-        FROM kept JOIN _node_index l ON l.mention_id = kept.a JOIN _node_index r ON r.mention_id = kept.b
-        ORDER BY l.ord, r.ord""").fetchnumpy()
+        FROM kept JOIN _node_index l ON l.mention_id = kept.a JOIN _node_index r ON r.mention_id = kept.b""").fetchnumpy()
     cannot = con.execute("""
         SELECT l.ord, r.ord FROM _decisions d
         JOIN _node_index l ON l.mention_id = d.a JOIN _node_index r ON r.mention_id = d.b
@@ -426,15 +427,17 @@ def _cluster_nodes(con, settings: ClusterSettings, nodes: str, links: str, repor
         count, np.asarray(strong["l"], dtype=np.int64), np.asarray(strong["r"], dtype=np.int64),
         np.asarray(strong["p"], dtype=np.float64), np.asarray(strong["forced"], dtype=bool), cannot, settings, report,
     )
-    labels = pa.table({"ord": np.arange(count, dtype=np.int64), "cluster_ord": cluster, "component_ord": component})
-    con.register("_labels", labels)
+    # leaders by position: the node table in ord order, taken at each node's cluster and component
+    nodes_in_order = con.sql("SELECT mention_id, partition FROM _node_index ORDER BY ord").to_arrow_table()
+    mention_ids = nodes_in_order.column("mention_id")
+    membership = pa.table({
+        "mention_id": mention_ids, "partition": nodes_in_order.column("partition"),
+        "ord": np.arange(count, dtype=np.int64), "cluster_id": cluster,
+        "component_id": mention_ids.take(pa.array(component)), "seed": pa.nulls(count, pa.string()),
+    })
+    con.register("_labels", membership)
     con.execute("DROP TABLE IF EXISTS _membership")
-    con.execute("""
-        CREATE TEMP TABLE _membership AS
-        SELECT n.mention_id, n.partition, n.ord, c.mention_id AS cluster_id, k.mention_id AS component_id,
-               NULL::VARCHAR AS seed
-        FROM _node_index n JOIN _labels USING (ord)
-        JOIN _node_index c ON c.ord = _labels.cluster_ord JOIN _node_index k ON k.ord = _labels.component_ord""")
+    con.execute("CREATE TEMP TABLE _membership AS SELECT * FROM _labels")
     con.unregister("_labels")
 
 
@@ -490,31 +493,45 @@ def assign_entity_ids(
                row_number() OVER (PARTITION BY heir.cluster_id
                                   ORDER BY heir.shared DESC, age.first_mention, heir.entity_id) = 1 AS survives
         FROM heir JOIN age USING (entity_id)""")
-    clusters = con.execute(f"""
-        SELECT m.cluster_id, coalesce(any_value(m.seed) FILTER (WHERE m.seed IS NOT NULL),
-                                      arg_min(m.mention_id, struct_pack(p := m.partition, m := m.mention_id)))
-        FROM {membership} m ANTI JOIN (SELECT cluster_id FROM _kept WHERE survives) k USING (cluster_id)
-        GROUP BY m.cluster_id ORDER BY min(struct_pack(p := m.partition, m := m.mention_id))""").fetchall()
-    minted = {}
-    if clusters:
-        candidates = pa.table({"entity_id": [_entity_id(prefix, seed) for _, seed in clusters]})
-        con.register("_candidates", candidates)
-        others = f"UNION ALL SELECT entity_id FROM ({used_ids})" if used_ids else ""
-        taken = {row[0] for row in con.execute(f"""
-            SELECT DISTINCT entity_id
-            FROM (SELECT entity_id FROM {previous}
-                  UNION ALL SELECT unnest(old_ids) FROM {history}
-                  UNION ALL SELECT unnest(new_ids) FROM {history} {others}) JOIN _candidates USING (entity_id)""").fetchall()}
-        con.unregister("_candidates")
-        for cluster_id, seed in clusters:
-            entity_id, salt = _entity_id(prefix, seed), 0
-            while entity_id in taken:
+    # new ids for the clusters that inherit none, in SQL; the rare id already in use is salted in Python
+    con.execute("DROP TABLE IF EXISTS _minted")
+    con.execute(f"""
+        CREATE TEMP TABLE _minted AS
+        WITH fresh AS (
+          SELECT m.cluster_id, min(struct_pack(p := m.partition, m := m.mention_id)) AS first_mention,
+                 coalesce(any_value(m.seed) FILTER (WHERE m.seed IS NOT NULL),
+                          arg_min(m.mention_id, struct_pack(p := m.partition, m := m.mention_id))) AS seed
+          FROM {membership} m ANTI JOIN (SELECT cluster_id FROM _kept WHERE survives) k USING (cluster_id)
+          GROUP BY m.cluster_id
+        )
+        SELECT cluster_id, first_mention, seed, {sql_literal(prefix + '-')} || upper(md5(seed)[1:12]) AS entity_id
+        FROM fresh""")
+    others = f"UNION ALL SELECT entity_id FROM ({used_ids})" if used_ids else ""
+    con.execute("DROP TABLE IF EXISTS _used")
+    con.execute(f"""
+        CREATE TEMP TABLE _used AS
+        SELECT DISTINCT entity_id FROM (SELECT entity_id FROM {previous}
+                                        UNION ALL SELECT unnest(old_ids) FROM {history}
+                                        UNION ALL SELECT unnest(new_ids) FROM {history} {others})
+        SEMI JOIN _minted USING (entity_id)""")
+    clashing = con.execute("""
+        SELECT cluster_id, seed, first_mention FROM _minted SEMI JOIN _used USING (entity_id)
+        UNION
+        SELECT cluster_id, seed, first_mention FROM _minted
+        QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY first_mention) > 1
+        ORDER BY first_mention""").fetchall()
+    if clashing:
+        in_use = (f"SELECT entity_id FROM {previous} UNION ALL SELECT unnest(old_ids) FROM {history} "
+                  f"UNION ALL SELECT unnest(new_ids) FROM {history} {others} UNION ALL SELECT entity_id FROM _minted")
+        given: set[str] = set()
+        for cluster_id, seed, _ in clashing:
+            salt, entity_id = 1, _entity_id(prefix, f"{seed}#1")
+            while entity_id in given or con.execute(
+                    f"SELECT count(*) FROM ({in_use}) WHERE entity_id = ?", [entity_id]).fetchall()[0][0]:
                 salt += 1
                 entity_id = _entity_id(prefix, f"{seed}#{salt}")
-            taken.add(entity_id)
-            minted[cluster_id] = entity_id
-    con.register("_minted", pa.table({"cluster_id": list(minted), "entity_id": list(minted.values())},
-                                     schema=pa.schema([("cluster_id", pa.string()), ("entity_id", pa.string())])))
+            given.add(entity_id)
+            con.execute("UPDATE _minted SET entity_id = ? WHERE cluster_id = ?", [entity_id, cluster_id]).fetchall()
     con.execute("DROP TABLE IF EXISTS _assigned")
     con.execute(f"""
         CREATE TEMP TABLE _assigned AS
@@ -522,7 +539,6 @@ def assign_entity_ids(
         FROM {membership} m
         LEFT JOIN (SELECT cluster_id, entity_id FROM _kept WHERE survives) k USING (cluster_id)
         LEFT JOIN _minted n USING (cluster_id)""")
-    con.unregister("_minted")
     stamp = f"{sql_literal(run.run_id)}, {sql_literal(run.run_time.isoformat())}::TIMESTAMPTZ"
     events = con.execute(f"""
         INSERT INTO {history}
@@ -538,7 +554,7 @@ def assign_entity_ids(
         FROM {previous} p ANTI JOIN _assigned a USING (mention_id)
         GROUP BY p.entity_id HAVING p.entity_id NOT IN (SELECT entity_id FROM _kept)
         RETURNING kind""").fetchall()
-    report.new_entities += len(minted)
+    report.new_entities += con.execute("SELECT count(*) FROM _minted").fetchall()[0][0]
     report.splits += sum(kind == "split" for kind, in events)
     report.merges += sum(kind == "merge" for kind, in events)
     report.retired += sum(kind == "retire" for kind, in events)
