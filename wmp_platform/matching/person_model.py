@@ -1,0 +1,612 @@
+"""The person matching model: Splink 5 on DuckDB, trained once, then used to score pairs many times.
+
+A person mention (see ``mentions``) becomes a row of matching features (name keys, the
+forms a forename takes, date of birth and its day/month swap, one address key folding house,
+street and postcode, identifiers) and Splink scores candidate pairs with seven comparisons:
+
+- forename and surname, each with term-frequency adjustment on the exact match; the forename
+  also agrees through a short form or pet name (``forename_variants.csv``), an initial, or
+  the other record's middle name;
+- date of birth: exact, day and month swapped, one keystroke apart;
+- sex;
+- address: house, street and postcode folded into ONE comparison, since they move together
+  (scored as separate comparisons, people who live together would be merged);
+- phone;
+- identifiers: PNC ID, CRO number and NI number folded into one comparison. They are strong
+  evidence, not keys: an agreeing identifier adds a bounded weight that the names and date
+  of birth can outvote, so one mistyped PNC ID does not merge two people.
+
+Officers are linked by their collar number, which the force issues: mentions sharing a
+collar number are joined by a deterministic edge (weight ``DETERMINISTIC_WEIGHT``).
+
+The model (``train_person_model``) is the Splink settings with their trained m and u
+probabilities, a JSON-able dict versioned by a hash of its content (``model_version``).
+``predict_person_pairs`` scores pairs with it without training, either all pairs among the
+mentions or, incrementally, new mentions against existing ones and among themselves.
+
+Edges: ``mention_id_l < mention_id_r``, ``match_probability``, ``match_weight`` and
+``evidence``, a list of (comparison, level, match_weight) whose weights add up to the
+pair's match weight (the first item is the prior), as in Splink's waterfall chart.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from wmp_platform.declarations import PERSON_ATTRIBUTES
+from wmp_platform.matching.mentions import attribute_type
+from wmp_platform.sql import quote, sql_literal
+
+FORENAME_VARIANTS = Path(__file__).with_name("forename_variants.csv")
+DETERMINISTIC_WEIGHT = 50.0  # a collar-number edge: a bayes factor of 2**50, certain in practice
+DEFAULT_THRESHOLD = 0.1  # pairs below this probability are not kept as edges
+MEMORY_LIMIT = "2GB"
+M_FLOOR = 1e-4  # the least m probability a level keeps after training (see _with_floor_on_m)
+
+Mentions = pa.Table | str | Path | duckdb.DuckDBPyRelation
+
+# Street types as written in addresses, to their full form, so "High St" and "High Street" agree.
+STREET_TYPES = {
+    "ST": "STREET", "RD": "ROAD", "AVE": "AVENUE", "AV": "AVENUE", "LN": "LANE", "DR": "DRIVE",
+    "CL": "CLOSE", "CRES": "CRESCENT", "CR": "CRESCENT", "GDNS": "GARDENS", "GRN": "GREEN", "GR": "GROVE",
+    "GRO": "GROVE", "PL": "PLACE", "SQ": "SQUARE", "TER": "TERRACE", "TERR": "TERRACE", "CT": "COURT",
+    "PK": "PARK", "PDE": "PARADE", "HL": "HILL", "WY": "WAY", "MS": "MEWS", "BVD": "BOULEVARD",
+}
+SUB_BUILDING_WORDS = ("FLAT", "APARTMENT", "APT", "UNIT", "ROOM")
+
+COMPARISONS = ("name", "dob", "sex", "address", "phone", "identifiers")
+IDENTIFIERS = ("pnc_id", "cro_number", "ni_number")
+
+
+# --- features -----------------------------------------------------------------------
+
+
+def _key(expression: str) -> str:
+    """Upper-case letters only: "O'Brien-Smith" -> "OBRIENSMITH"; blank -> NULL."""
+    return f"nullif(regexp_replace(upper(strip_accents({expression})), '[^A-Z]', '', 'g'), '')"
+
+
+def forename_variants() -> list[tuple[str, str]]:
+    """(name, variant) pairs from ``forename_variants.csv``, as name keys."""
+    with FORENAME_VARIANTS.open(newline="", encoding="utf-8") as f:
+        rows = csv.DictReader(line for line in f if not line.startswith("#"))
+        return [(row["name"], row["variant"]) for row in rows]
+
+
+def _register_variants(con: duckdb.DuckDBPyConnection) -> None:
+    pairs = forename_variants()
+    con.register("forename_variant_pairs", pa.table({"name": [n for n, _ in pairs], "variant": [v for _, v in pairs]}))
+    # A name's roots: itself and every name it is a form of. Two forenames whose roots meet are
+    # forms of one name: "Bob" {BOB, ROBERT} and "Rob" {ROB, ROBERT}.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE forename_roots AS
+        SELECT {_key('variant')} AS forename, list(DISTINCT {_key('name')}) AS roots
+        FROM forename_variant_pairs GROUP BY ALL""")
+
+
+def _expanded_address(address: str) -> str:
+    """Address tokens with street types written out (list of VARCHAR)."""
+    types = "MAP {" + ", ".join(f"{sql_literal(k)}: {sql_literal(v)}" for k, v in STREET_TYPES.items()) + "}"
+    tokens = f"list_filter(string_split(regexp_replace(upper({address}), '[^A-Z0-9 ]', ' ', 'g'), ' '), lambda t: t <> '')"
+    return f"list_transform({tokens}, lambda t: coalesce({types}[t], t))"
+
+
+def features_sql(mentions: str) -> str:
+    """SELECT of the matching features of every person mention in the table ``mentions`` that has
+    something to match on (a mention with only a collar number is linked by that alone)."""
+    tokens = _expanded_address("m.address")
+    numbers = f"list_filter({tokens}, lambda t: regexp_full_match(t, '[0-9]+[A-Z]?'))"
+    sub_building = "[" + ", ".join(map(sql_literal, SUB_BUILDING_WORDS)) + "]"
+    words = f"list_filter({tokens}, lambda t: NOT regexp_full_match(t, '[0-9]+[A-Z]?') AND NOT list_contains({sub_building}, t))"
+    postcode = "nullif(upper(trim(m.postcode)), '')"
+    street_key = f"nullif(trim(array_to_string({numbers}, ' ') || ' ' || array_to_string({words}[1:2], ' ')), '')"
+    identifiers = " OR ".join(f"m.{c} IS NOT NULL" for c in (*IDENTIFIERS, "phone", "dob", "forename", "surname", "address", "postcode"))
+    return f"""
+SELECT
+  m.mention_id,
+  {_key('m.forename')} AS forename,
+  {_key("split_part(trim(m.middle_names), ' ', 1)")} AS middle_name,
+  {_key('m.surname')} AS surname,
+  {_key('m.forename')} || ' ' || {_key('m.surname')} AS forename_surname,
+  list_filter(list_transform(string_split(regexp_replace(upper(strip_accents(m.surname)), '[^A-Z]+', ' ', 'g'), ' '),
+              lambda p: nullif(p, '')), lambda p: p IS NOT NULL AND length(p) > 1) AS surname_parts,
+  list_distinct(list_concat([{_key('m.forename')}], coalesce(v.roots, []))) AS forename_roots,
+  CAST(m.dob AS DATE) AS dob,
+  strftime(CAST(m.dob AS DATE), '%Y%m%d') AS dob_text,
+  CASE WHEN upper(m.sex) IN ('M', 'F') THEN upper(m.sex) END AS sex,
+  {street_key} AS street_key,
+  nullif(array_to_string({numbers}, ' '), '') AS address_numbers,
+  nullif(array_to_string({words}, ' '), '') AS address_words,
+  nullif({words}, []) AS address_word_list,
+  {postcode} AS postcode,
+  nullif(regexp_extract({postcode}, '^([A-Z]{{1,2}}[0-9][A-Z0-9]? [0-9])', 1), '') AS postcode_sector,
+  CASE WHEN {street_key} IS NOT NULL AND {postcode} IS NOT NULL THEN {street_key} || ' ' || {postcode} END AS address_key,
+  nullif(regexp_replace(m.phone, '[^0-9+]', '', 'g'), '') AS phone,
+  nullif(upper(trim(m.pnc_id)), '') AS pnc_id,
+  nullif(upper(trim(m.cro_number)), '') AS cro_number,
+  nullif(upper(replace(m.ni_number, ' ', '')), '') AS ni_number
+FROM {mentions} AS m
+LEFT JOIN forename_roots AS v ON v.forename = {_key('m.forename')}
+WHERE {identifiers}"""
+
+
+# --- the model's settings -----------------------------------------------------------
+
+
+def _level(sql: str, label: str, **options: Any) -> dict[str, Any]:
+    return {"sql_condition": sql, "label_for_charts": label, **options}
+
+
+def _null(columns: Iterable[str]) -> dict[str, Any]:
+    return _level(" OR ".join(f'"{c}_l" IS NULL OR "{c}_r" IS NULL' for c in columns), "missing", is_null_level=True)
+
+
+def _jw(column: str, threshold: float) -> str:
+    return f'jaro_winkler_similarity("{column}_l", "{column}_r") >= {threshold}'
+
+
+# A forename given another way: a typing slip, a short form or variant, an initial, the middle name.
+FORENAME_AGREES = " OR ".join((
+    _jw("forename", 0.92),
+    'list_has_any("forename_roots_l", "forename_roots_r")',
+    '((length("forename_l") = 1 OR length("forename_r") = 1) AND left("forename_l", 1) = left("forename_r", 1))',
+    '"forename_l" = "middle_name_r"',
+    '"middle_name_l" = "forename_r"',
+))
+# A surname given another way: a typing slip, one part of a double-barrelled name.
+SURNAME_AGREES = " OR ".join((
+    _jw("surname", 0.92),
+    '(len("surname_parts_l") + len("surname_parts_r") > 2 AND list_has_any("surname_parts_l", "surname_parts_r"))',
+))
+
+
+# The same house written differently: the words of the address alike (Jaro-Winkler, so a slip or a
+# dropped space still agrees; or most words shared, in any order) and the house numbers of one
+# among the other's (neighbours differ only there).
+SAME_HOUSE_SPELT_ANOTHER_WAY = (
+    f'({_jw("address_words", 0.9)} OR len(list_intersect("address_word_list_l", "address_word_list_r"))'
+    ' >= 0.6 * least(len("address_word_list_l"), len("address_word_list_r")))'
+    """ AND coalesce(contains(' ' || "address_numbers_l" || ' ', ' ' || "address_numbers_r" || ' ')"""
+    """ OR contains(' ' || "address_numbers_r" || ' ', ' ' || "address_numbers_l" || ' '), true)"""
+)
+
+
+def _comparisons() -> list[dict[str, Any]]:
+    both_missing = " AND ".join(
+        f"(\"{c}_l\" IS NULL OR \"{c}_r\" IS NULL)" for c in IDENTIFIERS
+    )
+    agree = " + ".join(f'CAST(coalesce("{c}_l" = "{c}_r", false) AS INTEGER)' for c in IDENTIFIERS)
+    differ = " + ".join(f'CAST(coalesce("{c}_l" <> "{c}_r", false) AS INTEGER)' for c in IDENTIFIERS)
+    near = " OR ".join(f'damerau_levenshtein("{c}_l", "{c}_r") <= 1' for c in IDENTIFIERS)
+    return [
+        {
+            "output_column_name": "name",
+            "comparison_description": "Forename and surname, as one comparison (they are not independent: "
+                                      "names run in families and communities)",
+            "comparison_levels": [
+                _level('("forename_l" IS NULL AND "surname_l" IS NULL) OR ("forename_r" IS NULL AND "surname_r" IS NULL)',
+                       "missing", is_null_level=True),
+                _level('"forename_surname_l" = "forename_surname_r"', "exact",
+                       tf_adjustment_column="forename_surname", tf_adjustment_weight=1.0),
+                _level(f'"surname_l" = "surname_r" AND ({FORENAME_AGREES})', "surname exact, forename a variant"),
+                _level(f'"forename_l" = "forename_r" AND ({SURNAME_AGREES})', "forename exact, surname a variant"),
+                _level('jaro_winkler_similarity("forename_l", "surname_r") >= 0.88'
+                       ' AND jaro_winkler_similarity("surname_l", "forename_r") >= 0.88', "forename and surname swapped"),
+                _level(f"({FORENAME_AGREES}) AND ({SURNAME_AGREES})", "both variants"),
+                _level('"surname_l" = "surname_r" AND ("forename_l" IS NULL OR "forename_r" IS NULL)',
+                       "surname exact, no forename to compare"),
+                _level('"forename_l" = "forename_r" AND ("surname_l" IS NULL OR "surname_r" IS NULL)',
+                       "forename exact, no surname to compare"),
+                _level(f'({FORENAME_AGREES}) AND ("surname_l" IS NULL OR "surname_r" IS NULL)',
+                       "forename a variant, no surname to compare"),
+                _level(f'("forename_l" = "forename_r" OR {FORENAME_AGREES}) AND "surname_l" <> "surname_r"',
+                       "forename agrees, surname differs (a former surname?)"),
+                _level('"surname_l" = "surname_r"', "surname agrees, forename differs (a relative?)"),
+                _level("ELSE", "different"),
+            ],
+        },
+        {
+            "output_column_name": "dob",
+            "comparison_description": "Date of birth: exact, day and month swapped, one keystroke apart",
+            "comparison_levels": [
+                _null(["dob"]),
+                _level('"dob_l" = "dob_r"', "exact"),
+                _level('year("dob_l") = year("dob_r") AND day("dob_l") = month("dob_r") AND month("dob_l") = day("dob_r")',
+                       "day and month swapped"),
+                _level('damerau_levenshtein("dob_text_l", "dob_text_r") <= 1', "one digit wrong or two transposed"),
+                _level("ELSE", "different"),
+            ],
+        },
+        {
+            "output_column_name": "sex",
+            "comparison_description": "Sex",
+            "comparison_levels": [
+                _null(["sex"]),
+                _level('"sex_l" = "sex_r"', "same"),
+                _level("ELSE", "different"),
+            ],
+        },
+        {
+            "output_column_name": "address",
+            "comparison_description": "Address and postcode, as one comparison",
+            "comparison_levels": [
+                _level('("street_key_l" IS NULL AND "postcode_l" IS NULL) OR ("street_key_r" IS NULL AND "postcode_r" IS NULL)',
+                       "missing", is_null_level=True),
+                _level('"address_key_l" = "address_key_r"', "same house and postcode",
+                       tf_adjustment_column="address_key", tf_adjustment_weight=1.0),
+                _level('"street_key_l" = "street_key_r" AND ("postcode_l" IS NULL OR "postcode_r" IS NULL)',
+                       "same house, a postcode missing"),
+                _level('"postcode_l" = "postcode_r" AND "address_numbers_l" = "address_numbers_r"',
+                       "same postcode and house number"),
+                _level('"street_key_l" = "street_key_r"', "same house, postcode differs"),
+                _level(f'{SAME_HOUSE_SPELT_ANOTHER_WAY} AND coalesce(damerau_levenshtein("postcode_l", "postcode_r") <= 1, true)',
+                       "same house spelt another way, postcode one character out or missing"),
+                _level('"postcode_l" = "postcode_r"', "same postcode, another house"),
+                _level(SAME_HOUSE_SPELT_ANOTHER_WAY, "same house spelt another way, postcode differs"),
+                _level('"postcode_sector_l" = "postcode_sector_r"', "same postcode sector"),
+                _level("ELSE", "different"),
+            ],
+        },
+        {
+            "output_column_name": "phone",
+            "comparison_description": "Phone number",
+            "comparison_levels": [
+                _null(["phone"]),
+                _level('"phone_l" = "phone_r"', "exact", tf_adjustment_column="phone", tf_adjustment_weight=1.0),
+                _level('damerau_levenshtein("phone_l", "phone_r") <= 1', "one digit wrong or two transposed"),
+                _level("ELSE", "different"),
+            ],
+        },
+        {
+            "output_column_name": "identifiers",
+            "comparison_description": "PNC ID, CRO number and NI number, as one comparison",
+            "comparison_levels": [
+                _level(both_missing, "missing", is_null_level=True),
+                _level(f"({agree}) >= 2 AND ({differ}) = 0", "two or more agree"),
+                _level(f"({agree}) = 1 AND ({differ}) = 0", "one agrees"),
+                _level(f"({agree}) >= 1", "one agrees, another differs"),
+                _level(near, "one character apart"),
+                _level("ELSE", "different"),
+            ],
+        },
+    ]
+
+
+# Candidate pairs: records agreeing on one of these (each an equi-join, so blocks are hash joins).
+# The first two letters of a name survive most typing slips; a swapped forename and surname is
+# its own rule.
+BLOCKING_RULES = (
+    'l."forename" = r."forename" AND l."surname" = r."surname"',
+    'l."dob" = r."dob" AND left(l."surname", 2) = left(r."surname", 2)',
+    'l."dob" = r."dob" AND left(l."forename", 2) = left(r."forename", 2)',
+    'l."dob" = r."dob" AND l."postcode" = r."postcode"',
+    'l."surname" = r."surname" AND l."postcode" = r."postcode"',
+    'l."forename" = r."forename" AND l."postcode" = r."postcode"',
+    'l."forename" = r."surname" AND l."surname" = r."forename"',
+    'l."pnc_id" = r."pnc_id"',
+    'l."cro_number" = r."cro_number"',
+    'l."ni_number" = r."ni_number"',
+    'l."phone" = r."phone"',
+)
+
+
+def person_settings() -> dict[str, Any]:
+    """The untrained settings: comparisons, blocking rules for prediction, output columns."""
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "mention_id",
+        "comparisons": _comparisons(),
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": rule} for rule in BLOCKING_RULES
+        ],
+        "retain_matching_columns": True,  # Splink keeps the gamma_ (level) columns only with these
+        "retain_intermediate_calculation_columns": True,
+        "max_iterations": 25,
+        "em_convergence": 0.0001,
+    }
+
+
+# --- running Splink -----------------------------------------------------------------
+
+
+@contextmanager
+def _splink_connection(memory_limit: str = MEMORY_LIMIT):
+    """A private in-memory DuckDB for one Splink job, spilling to the system temp folder."""
+    con = duckdb.connect()
+    spill = Path(tempfile.gettempdir()) / f"wmp-matching-{os.getpid()}"
+    con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
+    con.execute(f"SET temp_directory = {sql_literal(str(spill))}")
+    con.execute("SET preserve_insertion_order = false")
+    _register_variants(con)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _load_mentions(con: duckdb.DuckDBPyConnection, name: str, mentions: Mentions) -> None:
+    """Make ``mentions`` a view ``name`` with every person attribute (missing ones as NULL)."""
+    source = f"{name}__source"
+    if isinstance(mentions, (str, Path)):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {source} AS SELECT * FROM read_parquet({sql_literal(str(mentions))})")
+    elif isinstance(mentions, duckdb.DuckDBPyRelation):
+        con.register(source, mentions.to_arrow_table())
+    else:
+        con.register(source, mentions)
+    present = {row[0] for row in con.execute(f"DESCRIBE {source}").fetchall()}
+    if "mention_id" not in present:
+        raise ValueError(f"person mentions need a mention_id column; got {sorted(present)}")
+    columns = ", ".join(
+        quote(a) if a in present else f"CAST(NULL AS {attribute_type(a)}) AS {quote(a)}" for a in PERSON_ATTRIBUTES
+    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT mention_id, {columns} FROM {source}")
+
+
+def _linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any]):
+    from splink import DuckDBAPI, Linker
+
+    db_api = DuckDBAPI(connection=con)
+    return db_api, Linker(db_api.register(table), settings, log_level=logging.WARNING)
+
+
+# Term frequencies count distinct people, not mentions: a prolific offender's hundred records must
+# not make their own name look common. A person is approximated by the value of another column
+# (all mentions lacking it count as one).
+TF_PERSON_KEY = {"forename_surname": "dob", "phone": "forename_surname", "address_key": "forename_surname"}
+
+
+def _register_term_frequencies(con: duckdb.DuckDBPyConnection, db_api, linker, features: str, columns: Iterable[str]) -> None:
+    for column in dict.fromkeys(columns):
+        person = TF_PERSON_KEY[column]
+        table = f"tf_{column}_lookup"
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {table} AS
+            WITH people AS (
+              SELECT {column}, count(DISTINCT {person}) + (count(*) FILTER (WHERE {person} IS NULL) > 0)::INT AS n
+              FROM {features} WHERE {column} IS NOT NULL GROUP BY ALL
+            )
+            SELECT {column}, n / sum(n) OVER () AS tf_{column} FROM people""")
+        linker.table_management.register_term_frequency_lookup(db_api.register(table), column)
+
+
+def _tf_columns(settings: dict[str, Any]) -> list[str]:
+    return [
+        level["tf_adjustment_column"]
+        for comparison in settings["comparisons"]
+        for level in comparison["comparison_levels"]
+        if level.get("tf_adjustment_column")
+    ]
+
+
+def train_person_model(
+    mentions: Mentions,
+    *,
+    seed: int = 42,
+    u_max_pairs: float = 1e6,
+    em_max_pairs: float = 1e6,
+    recall_of_deterministic_rules: float = 0.5,
+    memory_limit: str = MEMORY_LIMIT,
+) -> dict[str, Any]:
+    """Train the person model on ``mentions`` (Arrow table, DuckDB relation or Parquet path).
+
+    Unsupervised, as Splink does it: the prior from deterministic rules, u probabilities
+    from random pairs (``u_max_pairs``, seeded), m probabilities by expectation maximisation
+    in two sessions (pairs agreeing on forename and surname, then on date of birth; each at
+    most ``em_max_pairs``), so every comparison is trained in at least one. Returns the model:
+    Splink settings with the trained parameters, JSON-able.
+    """
+    from splink import block_on
+
+    with _splink_connection(memory_limit) as con:
+        _load_mentions(con, "person_mentions", mentions)
+        con.execute(f"CREATE TEMP TABLE person_features AS {features_sql('person_mentions')}")
+        settings = person_settings()
+        db_api, linker = _linker(con, "person_features", settings)
+        _register_term_frequencies(con, db_api, linker, "person_features", _tf_columns(settings))
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("forename", "surname", "dob"), "l.pnc_id = r.pnc_id AND l.surname = r.surname",
+             "l.phone = r.phone AND l.surname = r.surname"],
+            recall=recall_of_deterministic_rules,
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+        for rule in (block_on("forename", "surname"), block_on("dob")):
+            linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=em_max_pairs)
+        model = linker.misc.save_model_to_json()
+    model.pop("linker_uid", None)  # a random id per linker: not part of what the model is
+    return _with_floor_on_m(model)
+
+
+def _with_floor_on_m(model: dict[str, Any]) -> dict[str, Any]:
+    """No level may be (near) impossible for a true match: EM drives m to ~0 for levels it never
+    saw among matches (a recorded sex that differs), which would veto any pair on one slip."""
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if level.get("m_probability") is not None and level["m_probability"] < M_FLOOR:
+                level["m_probability"] = M_FLOOR
+    return model
+
+
+def model_version(model: dict[str, Any]) -> str:
+    """A hash of the settings and trained parameters: equal models, equal versions."""
+    canonical = json.dumps({k: v for k, v in model.items() if k != "linker_uid"}, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def save_person_model(model: dict[str, Any], path: Path | str) -> str:
+    """Write the model as JSON (atomically) and return its version."""
+    from wmp_platform.storage import remove_stale_temporaries, temporary_sibling
+
+    path = Path(path)
+    remove_stale_temporaries(path)
+    temporary = temporary_sibling(path)
+    try:
+        temporary.write_text(json.dumps(model, indent=2, sort_keys=True))
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return model_version(model)
+
+
+def load_person_model(path: Path | str) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        model = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a person model: {error}") from None
+    if not isinstance(model, dict) or "comparisons" not in model:
+        raise ValueError(f"{path}: not a person model (no 'comparisons')")
+    return model
+
+
+def _prior_weight(model: dict[str, Any]) -> float:
+    p = model["probability_two_random_records_match"]
+    return math.log2(p / (1 - p))
+
+
+def _evidence_sql(model: dict[str, Any], columns: set[str]) -> str:
+    """A LIST of STRUCT(comparison, level, match_weight) from Splink's gamma_ and mw_ columns."""
+    items = [f"{{'comparison': 'prior', 'level': 'two records picked at random', 'match_weight': {_prior_weight(model)!r}}}"]
+    for comparison in model["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = comparison["comparison_levels"]
+        non_null = [lvl for lvl in levels if not lvl.get("is_null_level")]
+        cases = []
+        for level in levels:
+            gamma = -1 if level.get("is_null_level") else len(non_null) - 1 - non_null.index(level)
+            cases.append(f"WHEN {gamma} THEN {sql_literal(level.get('label_for_charts', level['sql_condition']))}")
+        weight = f'"mw_{name}"' + (f' + coalesce("mw_tf_adj_{name}", 0)' if f"mw_tf_adj_{name}" in columns else "")
+        items.append(
+            f"{{'comparison': {sql_literal(name)}, 'level': CASE \"gamma_{name}\" {' '.join(cases)} END,"
+            f" 'match_weight': {weight}}}"
+        )
+    return "[" + ", ".join(items) + "]"
+
+
+EDGE_SCHEMA = pa.schema([
+    ("mention_id_l", pa.string()), ("mention_id_r", pa.string()),
+    ("match_probability", pa.float64()), ("match_weight", pa.float64()),
+    ("evidence", pa.list_(pa.struct([("comparison", pa.string()), ("level", pa.string()), ("match_weight", pa.float64())]))),
+])
+
+
+def _edges_from_predictions(con, predictions: str, model: dict[str, Any]) -> str:
+    columns = {row[0] for row in con.execute(f"DESCRIBE {predictions}").fetchall()}
+    return f"""
+SELECT least(mention_id_l, mention_id_r) AS mention_id_l, greatest(mention_id_l, mention_id_r) AS mention_id_r,
+       match_probability, match_weight, {_evidence_sql(model, columns)} AS evidence
+FROM {predictions}"""
+
+
+def _collar_edges_sql(new: str | None) -> str:
+    """Deterministic edges between mentions sharing a collar number: each to the first of its number
+    (a star keeps the edge count linear). With ``new``, only edges touching new mentions."""
+    evidence = (f"[{{'comparison': 'collar_number', 'level': 'same collar number (force-issued)',"
+                f" 'match_weight': {DETERMINISTIC_WEIGHT}}}]")
+    scope = "all_mentions" if new is None else "new_mentions"
+    return f"""
+WITH anchors AS (
+  SELECT collar_number, min(mention_id) AS anchor FROM all_mentions WHERE collar_number IS NOT NULL GROUP BY ALL
+)
+SELECT least(m.mention_id, a.anchor) AS mention_id_l, greatest(m.mention_id, a.anchor) AS mention_id_r,
+       1.0 AS match_probability, {DETERMINISTIC_WEIGHT} AS match_weight, {evidence} AS evidence
+FROM {scope} m JOIN anchors a USING (collar_number)
+WHERE m.mention_id <> a.anchor"""
+
+
+def predict_person_pairs(
+    mentions: Mentions,
+    model: dict[str, Any] | Path | str,
+    new_mentions: Mentions | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    memory_limit: str = MEMORY_LIMIT,
+) -> pa.Table:
+    """Score candidate pairs of person mentions with a trained model; keep those with
+    ``match_probability >= threshold`` as edges (``EDGE_SCHEMA``), ordered by the pair.
+
+    Without ``new_mentions``: every candidate pair among ``mentions``. With them: only pairs
+    of a new mention with an existing one and pairs of new mentions; a mention in both is
+    taken as new. Term frequencies come from all the mentions given.
+    """
+    if not isinstance(model, dict):
+        model = load_person_model(model)
+    with _splink_connection(memory_limit) as con:
+        _load_mentions(con, "existing_mentions", mentions)
+        if new_mentions is None:
+            con.execute("CREATE TEMP VIEW all_mentions AS SELECT * FROM existing_mentions")
+        else:
+            _load_mentions(con, "new_mentions", new_mentions)
+            con.execute("""
+                CREATE TEMP VIEW all_mentions AS
+                SELECT * FROM existing_mentions WHERE mention_id NOT IN (SELECT mention_id FROM new_mentions)
+                UNION ALL SELECT * FROM new_mentions""")
+        con.execute(f"CREATE TEMP TABLE features_all AS {features_sql('all_mentions')}")
+        db_api, linker = _linker(con, "features_all", model)
+        _register_term_frequencies(con, db_api, linker, "features_all", _tf_columns(model))
+        if new_mentions is None:
+            scored = [linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")]
+        else:
+            con.execute("CREATE TEMP TABLE new_ids AS SELECT mention_id FROM new_mentions")
+            con.execute("CREATE TEMP TABLE features_new AS SELECT * FROM features_all SEMI JOIN new_ids USING (mention_id)")
+            con.execute("CREATE TEMP TABLE features_old AS SELECT * FROM features_all ANTI JOIN new_ids USING (mention_id)")
+            new, old = db_api.register("features_new"), db_api.register("features_old")
+            scored = [
+                linker.inference.predict_between(old, new, threshold_match_probability=threshold, warning_mode="never"),
+                linker.inference.predict_within(new, threshold_match_probability=threshold, warning_mode="never"),
+            ]
+        parts = [_edges_from_predictions(con, s.physical_name, model) for s in scored]
+        parts.append(_collar_edges_sql(None if new_mentions is None else "new_mentions"))
+        query = "\nUNION ALL\n".join(f"SELECT * FROM ({part})" for part in parts)
+        return con.sql(
+            f"SELECT * FROM ({query}) WHERE match_probability >= {threshold!r} ORDER BY mention_id_l, mention_id_r"
+        ).to_arrow_table().cast(EDGE_SCHEMA)
+
+
+def person_model_charts(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Splink's parameter charts for the model as Vega-Lite specifications (embeddable as JSON
+    metadata, or rendered by any Vega-Lite viewer): ``match_weights`` and ``m_u_parameters``."""
+    with _splink_connection() as con:
+        con.execute("CREATE TEMP VIEW no_mentions AS SELECT CAST(NULL AS VARCHAR) AS mention_id WHERE false")
+        _load_mentions(con, "empty_mentions", con.sql("SELECT * FROM no_mentions"))
+        con.execute(f"CREATE TEMP TABLE empty_features AS {features_sql('empty_mentions')}")
+        _, linker = _linker(con, "empty_features", model)
+        return {
+            "match_weights": linker.visualisations.match_weights_chart().chart_dict,
+            "m_u_parameters": linker.visualisations.m_u_parameters_chart().chart_dict,
+        }
+
+
+def connected_components(mention_ids: pa.Table | pa.Array | list[str], edges: pa.Table, threshold: float) -> pa.Table:
+    """(mention_id, cluster_id): the mentions joined by edges at or above ``threshold``, by
+    Splink's connected components; a mention without such an edge is a cluster of its own.
+    Plain connected components, with no guard against giant clusters: for tests and benchmarks."""
+    from splink import DuckDBAPI
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    if isinstance(mention_ids, pa.Table):
+        mention_ids = mention_ids.column("mention_id")
+    nodes = pa.table({"mention_id": pa.array(mention_ids, pa.string())})
+    with _splink_connection() as con:
+        con.register("edge_input", edges.select(["mention_id_l", "mention_id_r", "match_probability"]))
+        con.execute(f"CREATE TEMP TABLE kept_edges AS SELECT * FROM edge_input WHERE match_probability >= {threshold!r}")
+        con.register("node_input", nodes)
+        con.execute("CREATE TEMP TABLE cluster_nodes AS SELECT DISTINCT mention_id FROM node_input")
+        clusters = cluster_pairwise_predictions_at_threshold(
+            "cluster_nodes", "kept_edges", DuckDBAPI(connection=con), node_id_column_name="mention_id",
+            edge_id_column_name_left="mention_id_l", edge_id_column_name_right="mention_id_r",
+            threshold_match_probability=threshold,
+        )
+        return con.sql(f"SELECT mention_id, cluster_id FROM {clusters.physical_name} ORDER BY mention_id").to_arrow_table()
