@@ -65,6 +65,9 @@ def test_an_anpr_misread_links_to_a_vehicle_only_with_agreeing_evidence(con):
         vehicle("anpr", "R1", "BL24XLS"),
         vehicle("anpr", "R2", "BL24XL5"),  # S read as 5: no real plate looks like this; one register match
         vehicle("anpr", "R3", "8L24XLS"),  # B read as 8
+        vehicle("anpr", "R6", "BL24XS"),  # a character lost
+        vehicle("anpr", "R7", "BL42XLS"),  # two swapped: a typing slip, not what cameras do
+        vehicle("intelligence", "I3", "BL42XLS", make="SEAT", colour="SILVER"),  # typed: the register agrees
         vehicle("intelligence", "I1", "BL24XL5", make="FORD", colour="SILVER"),  # the make disagrees
         vehicle("intelligence", "I2", "BL24XL5", make="SEAT", colour="SILVER"),
         vehicle("vehicles", "VK4", "KX19DWS", "registered", make="VAUXHALL", model="CORSA", colour="GREY"),
@@ -76,15 +79,17 @@ def test_an_anpr_misread_links_to_a_vehicle_only_with_agreeing_evidence(con):
     found = resolved(con, VEHICLES.assignments, "resolved_by")
     seat_id = found["vehicles|VK1|registered"][0]
     assert {m for m, (e, _) in found.items() if e == seat_id} == {
-        "vehicles|VK1|registered", "anpr|R1|sighted", "anpr|R2|sighted", "anpr|R3|sighted", "intelligence|I2|sighted"}
-    assert found["anpr|R2|sighted"][1] == found["intelligence|I2|sighted"][1] == "misread"
+        "vehicles|VK1|registered", "anpr|R1|sighted", "anpr|R2|sighted", "anpr|R3|sighted", "anpr|R6|sighted",
+        "intelligence|I2|sighted", "intelligence|I3|sighted"}
+    assert found["anpr|R2|sighted"][1] == found["anpr|R6|sighted"][1] == found["intelligence|I2|sighted"][1] == "misread"
+    assert found["intelligence|I3|sighted"][1] == "slip" and found["anpr|R7|sighted"][1] == "unregistered"
     assert found["intelligence|I1|sighted"] != (seat_id, "misread") and found["intelligence|I1|sighted"][1] == "unregistered"
     registered = {found[f"vehicles|VK{i}|registered"][0] for i in (1, 2, 3, 4)}
     assert len(registered) == 4  # two registered plates are never one vehicle
     assert found["anpr|R4|sighted"][0] not in registered and found["anpr|R5|sighted"][0] not in registered
     # the same well-formed read links when make, model and colour agree with the register
     assert found["collisions|C1|involved"] == (found["vehicles|VK4|registered"][0], "misread")
-    assert report.entities == 7
+    assert report.entities == 8
     # ids follow from the registration, so a rebuild on the same data gives the same ones
     first = resolved(con, VEHICLES.assignments, "vehicle_key")
     build_vehicle_entities(con, VEHICLES, mentions="vehicle_mentions", run=Run("run-2"))
