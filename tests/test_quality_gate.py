@@ -1,5 +1,5 @@
 """The quality gate on real staged Parquet, real DuckDB and real great-expectations: derived rules
-catch the faults they are for, pass clean data, and agree with the plain-SQL twin."""
+catch the faults they are for, pass clean data, and both engines (GX and plain SQL) agree."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from wmp_platform import ingest
 from wmp_platform.declarations import QualityPolicy, QualityRule, parse_declaration
 from wmp_platform.identifiers import normalise_pnc, normalise_vrm
 from wmp_platform.landing import landing_files
-from wmp_platform.quality.gate import GateError, run_gate, run_rules_in_sql
+from wmp_platform.quality.gate import FAILED_RULES, GateError, run_gate
 from wmp_platform.quality.rules import (
     CATEGORIES, EXISTS_IN_FEED, RECORD_KEY, UNIQUE, VALID_PNC_ID, VALID_REGISTRATION, Rule, derive_rules,
     personal_columns,
@@ -146,19 +146,36 @@ def test_a_declared_rule_replaces_the_derived_rule_of_its_name(feed, rules):
 @pytest.mark.parametrize("name", EXPECTED_FAILURES)
 def test_each_rule_catches_its_fault_and_passes_clean_rows(gate, name):
     result = gate.result(name)
-    assert (result.failing_keys, result.skipped_reason) == (EXPECTED_FAILURES[name], None)
-    assert result.rows_checked == len(ROWS)
+    assert (gate.failing_keys(name), result.skipped_reason) == (EXPECTED_FAILURES[name], None)
+    assert (result.rows_checked, result.rows_failing, result.passed) == (len(ROWS), 1, False)
 
 
 def test_a_duplicated_key_keeps_its_first_copy(gate):
-    assert gate.result("record_key_unique").failing_rows == [(SOURCE, 10)]
+    failures = gate.failures.to_pylist()
+    assert [(f["_source_file"], f["_row_number"]) for f in failures if "record_key_unique" in f[FAILED_RULES]] == [
+        (SOURCE, 10)]
 
 
-def test_rows_breaking_error_rules_are_the_ones_to_quarantine(gate):
-    broken = gate.broken_rules_by_row()
-    # warnings (postcode R4, coordinates R8, unknown UPRN R11, event in 1985 R13) quarantine nothing
-    assert sorted(row for _, row in broken) == [2, 3, 5, 6, 7, 9, 10, 12]
-    assert broken[(SOURCE, 2)] == ["person_suspect_pnc_id_valid"]
+def test_failing_rows_carry_every_rule_they_broke(gate):
+    broken = {f["_row_number"]: f[FAILED_RULES] for f in gate.failures.to_pylist()}
+    assert sorted(broken) == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+    assert broken[8] == ["location_scene_latitude_in_force_area", "location_scene_longitude_in_force_area"]
+
+
+def test_rows_breaking_error_rules_are_quarantined_and_warnings_are_not(feed, layout, rules, tmp_path):
+    """Staging with the gate: warnings (postcode R4, coordinates R8, unknown UPRN R11, event in
+    1985 R13) quarantine nothing; every row is staged or quarantined."""
+    gated = DataLayout(tmp_path)
+    shutil.copytree(layout.landing, gated.landing)
+    shutil.copytree(layout.lake / "gazetteer", gated.lake / "gazetteer")
+    ingest.load_raw(gated, feed, "2026-10-01")
+    result = ingest.stage(gated, feed, "2026-10-01", rules)
+    quarantine = duckdb.execute(
+        f"SELECT _row_number, _issues FROM read_parquet('{gated.partition_file('gate', 'quarantine', '2026-10-01')}') "
+        "ORDER BY 1").fetchall()
+    assert [row for row, _ in quarantine] == [2, 3, 5, 6, 7, 9, 10, 12]
+    assert quarantine[0][1] == ["person_suspect_pnc_id_valid: broke quality rule"]
+    assert (result.staged_rows, result.quarantined_rows) == (len(ROWS) - 8, 8)
 
 
 def test_samples_mask_personal_values(gate):
@@ -174,17 +191,23 @@ def test_a_reference_to_a_feed_without_staged_files_is_skipped(gate):
     assert (result.rows_checked, result.rows_failing) == (0, 0)
 
 
-def test_plain_sql_twin_counts_the_same(gate, staged, rules, layout):
-    assert run_rules_in_sql(staged, rules, layout.lake) == {
-        r.rule.name: r.rows_failing for r in gate.results if not r.skipped_reason
-    }
+def test_the_sql_engine_alone_gives_the_same_results(gate, staged, rules, layout, feed):
+    alone = run_gate(staged, rules, layout.lake, personal_columns=personal_columns(feed), engine="sql")
+    assert alone.results == gate.results and alone.failures.equals(gate.failures)
+
+
+def test_great_expectations_verdict_honours_the_failure_rate(staged, rules, layout):
+    """One failing row in 13 (7.7%) passes at a 10% tolerance and fails at 5%."""
+    pnc = [r for r in rules if r.name == "person_suspect_pnc_id_valid"]
+    assert run_gate(staged, pnc, layout.lake, max_failure_rate=0.10).results[0].passed
+    assert not run_gate(staged, pnc, layout.lake, max_failure_rate=0.05).results[0].passed
 
 
 def test_an_empty_file_passes(staged, rules, layout, tmp_path):
     empty = tmp_path / "empty.parquet"
     duckdb.execute(f"COPY (SELECT * FROM read_parquet('{staged}') LIMIT 0) TO '{empty}' (FORMAT parquet)")
     result = run_gate(empty, rules, layout.lake)
-    assert result.rows == 0 and not result.broken_rules_by_row()
+    assert result.rows == 0 and result.failures.num_rows == 0
     assert all(r.rows_failing == 0 for r in result.results)
 
 

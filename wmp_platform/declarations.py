@@ -177,6 +177,17 @@ class PoleMapping(Strict):
 
 
 Severity = Literal["error", "warn"]
+# The expectations a declared rule may use: great-expectations runs them, and the gate has the
+# same condition in plain SQL to find the rows to quarantine (wmp_platform/quality/gate.py).
+Expectation = Literal[
+    "expect_column_values_to_not_be_null", "expect_column_values_to_be_unique",
+    "expect_column_values_to_be_between", "expect_column_value_lengths_to_be_between",
+    "expect_column_values_to_be_in_set", "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex",
+    "expect_column_values_to_be_valid_pnc_id", "expect_column_values_to_be_valid_cro_number",
+    "expect_column_values_to_be_valid_ni_number", "expect_column_values_to_be_valid_vehicle_registration",
+    "expect_column_values_to_be_valid_postcode", "expect_column_values_to_be_valid_uk_phone",
+]
 
 
 class QualityRule(Strict):
@@ -184,7 +195,7 @@ class QualityRule(Strict):
 
     name: str = Field(description="Rule name, snake_case; shown in quarantine reasons and check metadata.")
     column: str = Field(description="Staged column the rule applies to (a declared column or a POLE column).")
-    expectation: str = Field(description="great-expectations expectation, e.g. expect_column_values_to_be_in_set.")
+    expectation: Expectation = Field(description="great-expectations expectation, e.g. expect_column_values_to_be_in_set.")
     kwargs: dict[str, Any] = Field(default_factory=dict, description="Arguments of the expectation.")
     severity: Severity = "error"
 

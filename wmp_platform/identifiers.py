@@ -11,7 +11,10 @@ Known gap: about thirty rare characters (``ß``, ``İ``, Greek letters with iota
 subscript) whose Python case mapping changes the string length.
 
 Normalisers never raise: a value that does not parse comes back upper-cased and
-whitespace-collapsed (``normalise_name`` keeps its own casing), blanks become None.
+whitespace-collapsed (``normalise_name`` keeps its own casing), blanks become None. They are
+idempotent, so the validity macros (``wmp_valid_*``) take a value already in normal form, as
+staged columns hold it: checking a normal form is a few times cheaper than normalising again.
+For raw text, normalise first: ``wmp_valid_pnc(wmp_pnc(x))`` is ``is_valid_pnc(x)``.
 """
 
 from __future__ import annotations
@@ -331,16 +334,13 @@ SQL_MACROS: tuple[str, ...] = tuple(
             + " ".join(f"WHEN {_S} IN {_in(w)} THEN {sql_literal(code)}" for code, w in _SEX.items())
             + f" WHEN {_S} IS NOT NULL THEN 'U' END",
         ),
-        ("wmp_valid_pnc(x)", _sql_has_check_letter("wmp_pnc(x)", _PNC_CHECK)),
-        ("wmp_valid_cro(x)", _sql_has_check_letter("wmp_cro(x)", _CRO_CHECK)),
-        ("wmp_valid_vrm(x)", f"regexp_full_match(wmp_vrm(x), {sql_literal(_VRM)})"),
-        ("wmp_valid_postcode(x)", f"regexp_full_match(wmp_postcode(x), {sql_literal(_POSTCODE)})"),
-        (
-            "wmp_valid_ni(x)",
-            f"regexp_full_match(wmp_ni(x), {sql_literal(_NI)})"
-            f" AND left(wmp_ni(x), 2) NOT IN {_in(_NI_BARRED)}",
-        ),
-        ("wmp_valid_phone(x)", f"regexp_full_match(wmp_phone(x), {sql_literal(_PHONE)})"),
+        # The validity checks take the normal form (see the module docstring).
+        ("wmp_valid_pnc(x)", _sql_has_check_letter("x", _PNC_CHECK)),
+        ("wmp_valid_cro(x)", _sql_has_check_letter("x", _CRO_CHECK)),
+        ("wmp_valid_vrm(x)", f"regexp_full_match(x, {sql_literal(_VRM)})"),
+        ("wmp_valid_postcode(x)", f"regexp_full_match(x, {sql_literal(_POSTCODE)})"),
+        ("wmp_valid_ni(x)", f"regexp_full_match(x, {sql_literal(_NI)}) AND left(x, 2) NOT IN {_in(_NI_BARRED)}"),
+        ("wmp_valid_phone(x)", f"regexp_full_match(x, {sql_literal(_PHONE)})"),
     )
 )
 

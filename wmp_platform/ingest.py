@@ -243,7 +243,10 @@ FROM typed
 """
 
 
-def stage(layout: DataLayout, feed: FeedDeclaration, partition: str, rules: list[Rule] | None = None) -> StageResult:
+def stage(
+    layout: DataLayout, feed: FeedDeclaration, partition: str, rules: list[Rule] | None = None,
+    gate_engine: str = "great_expectations",
+) -> StageResult:
     """Type and normalise one raw partition into staged and quarantine, replacing both.
 
     With rules, the typed rows pass the quality gate (great-expectations, in DuckDB) before
@@ -264,7 +267,7 @@ def stage(layout: DataLayout, feed: FeedDeclaration, partition: str, rules: list
     staged_path = layout.partition_file(feed.name, "staged", partition)
     with connect() as con:
         con.execute(f"CREATE TEMP TABLE checked AS {staging_sql(feed, str(raw_path))}")
-        gate = _apply_gate(con, staged, staged_path, feed, rules, layout) if rules else None
+        gate = _apply_gate(con, staged, feed, rules, layout, gate_engine) if rules else None
         if gate:
             results = gate_results_table(feed.name, partition, gate)
             _write_parquet_atomically(
@@ -297,7 +300,7 @@ def gate_results_table(feed: str, partition: str, gate: GateResult) -> pa.Table:
             {"feed": feed, "partition": partition, "rule": r.rule.name, "column": r.rule.column,
              "category": r.category, "severity": r.severity, "expectation": r.expectation,
              "rows_checked": r.rows_checked, "rows_failing": r.rows_failing,
-             "pass_rate": None if r.skipped_reason else 1 - r.failure_rate,
+             "pass_rate": None if r.skipped_reason else 1 - r.failure_rate, "passed": r.passed,
              "skipped_reason": r.skipped_reason, "checked_at": checked_at}
             for r in gate.results
         ],
@@ -308,35 +311,34 @@ def gate_results_table(feed: str, partition: str, gate: GateResult) -> pa.Table:
 GATE_RESULTS_SCHEMA = pa.schema([
     ("feed", pa.string()), ("partition", pa.string()), ("rule", pa.string()), ("column", pa.string()),
     ("category", pa.string()), ("severity", pa.string()), ("expectation", pa.string()),
-    ("rows_checked", pa.int64()), ("rows_failing", pa.int64()), ("pass_rate", pa.float64()),
+    ("rows_checked", pa.int64()), ("rows_failing", pa.int64()), ("pass_rate", pa.float64()), ("passed", pa.bool_()),
     ("skipped_reason", pa.string()), ("checked_at", pa.timestamp("us", tz="UTC")),
 ])
 
 
-def _apply_gate(con, staged: str, staged_path: Path, feed: FeedDeclaration, rules: list[Rule], layout: DataLayout):
+def _apply_gate(con, candidates: str, feed: FeedDeclaration, rules: list[Rule], layout: DataLayout, engine: str):
     """Run the quality gate on the rows about to be staged; add each error rule a row broke to its issues."""
     from wmp_platform.quality import personal_columns, run_gate
 
-    candidate = temporary_sibling(staged_path)
-    try:
-        con.execute(f"COPY ({staged}) TO {sql_literal(str(candidate))} (FORMAT parquet)")
-        gate = run_gate(candidate, rules, layout.lake, personal_columns=personal_columns(feed))
-    finally:
-        candidate.unlink(missing_ok=True)
-    broken = gate.broken_rules_by_row()
-    if broken:
-        table = pa.table({
-            SOURCE_FILE: [source for source, _ in broken],
-            ROW_NUMBER: pa.array([number for _, number in broken], pa.int64()),
-            "rules": [[f"{rule}: broke quality rule" for rule in names] for names in broken.values()],
-        })
-        con.register("broken_rows", table)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW candidates AS {candidates}")
+    gate = run_gate(
+        "candidates", rules, layout.lake, personal_columns=personal_columns(feed),
+        max_failure_rate=feed.quality.max_failure_rate, engine=engine, con=con,
+    )
+    errors = [r.name for r in rules if r.severity == "error"]
+    if gate.failures.num_rows and errors:
+        con.register("gate_failures", gate.failures)
         con.execute(
-            f"UPDATE checked SET {ISSUES} = list_concat(checked.{ISSUES}, b.rules) FROM broken_rows b "
-            f"WHERE checked.{SOURCE_FILE} = b.{SOURCE_FILE} AND checked.{ROW_NUMBER} = b.{ROW_NUMBER}"
+            f"UPDATE checked SET {ISSUES} = list_concat(checked.{ISSUES}, "
+            f"list_transform(list_intersect(f._failed_rules, {_sql_list(errors)}), lambda name: name || ': broke quality rule')) "
+            f"FROM gate_failures f WHERE checked.{SOURCE_FILE} = f.{SOURCE_FILE} AND checked.{ROW_NUMBER} = f.{ROW_NUMBER}"
         )
-        con.unregister("broken_rows")
+        con.unregister("gate_failures")
     return gate
+
+
+def _sql_list(values: list[str]) -> str:
+    return "[" + ", ".join(map(sql_literal, values)) + "]"
 
 
 def count_rows(path: Path) -> int:

@@ -206,7 +206,7 @@ def quality_check_specs(feed: FeedDeclaration, asset_key: dg.AssetKey) -> list[d
 
 
 def quality_check_results(feed: FeedDeclaration, rules, gates) -> list[dg.AssetCheckResult]:
-    summaries = summarise(rules, gates, feed.quality.max_failure_rate)
+    summaries = summarise(rules, gates)
     return [
         dg.AssetCheckResult(
             check_name=QUALITY_CHECK_PREFIX + category,

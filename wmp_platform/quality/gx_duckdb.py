@@ -6,7 +6,7 @@ identifier macros (``wmp_platform.identifiers``), which the expectations below c
 
 The expectations run on the SQL execution engine only (pandas and Spark are not supported):
 
-- one per identifier, failing a value whose normal form is not valid (check letter included):
+- one per identifier, failing a value not valid (the column holds normal forms, as staged columns do) (check letter included):
   ``expect_column_values_to_be_valid_pnc_id``, ``..._valid_cro_number``,
   ``..._valid_vehicle_registration``, ``..._valid_postcode``, ``..._valid_ni_number``,
   ``..._valid_uk_phone``;

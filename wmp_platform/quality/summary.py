@@ -18,10 +18,10 @@ class CategorySummary:
     sample: list[dict] = field(default_factory=list)
 
 
-def summarise(rules: list[Rule], gates: list[GateResult], max_failure_rate: float, sample_size: int = 5) -> dict[str, CategorySummary]:
-    """Per category: each rule's totals over the gates; a rule fails when more than
-    max_failure_rate of the rows it checked break it (its failing rows are quarantined either
-    way when it is an error rule)."""
+def summarise(rules: list[Rule], gates: list[GateResult], sample_size: int = 5) -> dict[str, CategorySummary]:
+    """Per category: each rule's totals over the gates; a rule fails when it failed on any
+    partition, that is when more than max_failure_rate of the rows it checked there broke it
+    (its failing rows are quarantined either way when it is an error rule)."""
     summaries = {c: CategorySummary(c) for c in CATEGORIES if any(r.category == c for r in rules)}
     for rule in rules:
         results = [g.result(rule.name) for g in gates]
@@ -29,7 +29,7 @@ def summarise(rules: list[Rule], gates: list[GateResult], max_failure_rate: floa
         checked = sum(r.rows_checked for r in ran)
         failing = sum(r.rows_failing for r in ran)
         rate = failing / checked if checked else 0.0
-        failed = rate > max_failure_rate
+        failed = not all(r.passed for r in ran)
         summary = summaries[rule.category]
         summary.rules.append({
             "rule": rule.name, "column": rule.column, "expectation": rule.expectation, "severity": rule.severity,
