@@ -12,7 +12,14 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from wmp_platform.matching.clusters import ClusterSettings, HubTables, Run, cluster_full, link_partition
+from wmp_platform.matching.clusters import (
+    ClusterSettings,
+    HubTables,
+    Run,
+    cluster_full,
+    cross_reference,
+    link_partition,
+)
 
 SETTINGS = ClusterSettings(prefix="P", match_threshold=0.95, review_threshold=0.5, bridge_threshold=0.999,
                            max_cluster_size=50)
@@ -295,3 +302,20 @@ def test_linking_day_by_day_from_no_hub_groups_mentions_as_one_build_does(tmp_pa
         build(once, mentions, edges)
         assert groups(daily) == groups(once)
         assert len(groups(once)) < len(mentions)
+
+
+def test_the_cross_reference_says_why_each_record_is_in_its_entity(con):
+    decisions = put_decisions(con, [("intelligence|4|subject", "warrants|9|wanted", "same")])
+    build(con, PEOPLE, PEOPLE_EDGES, decisions=decisions)
+    con.execute("""CREATE TABLE person_mentions AS SELECT mention_id, split_part(mention_id, '|', 1) AS feed,
+                   split_part(mention_id, '|', 2) AS record_key, split_part(mention_id, '|', 3) AS role FROM mentions""")
+    xref = cross_reference(con, TABLES, mentions="person_mentions", decisions=decisions)
+    rows = {r[0]: r[1:] for r in con.execute(
+        f"SELECT mention_id, feed, record_key, linked_mention_id, match_probability, gamma_surname, decided "
+        f"FROM {xref}").fetchall()}
+    entity = entities(con)
+    assert rows["crime|1|victim"] == ("crime", "1", "custody|7|detained", 0.99, 2, False)
+    assert rows["custody|7|detained"][2:4] == ("person_index|3|offender", 0.999)  # its strongest link
+    assert rows["intelligence|4|subject"] == ("intelligence", "4", None, None, None, True)
+    assert entity["intelligence|4|subject"] == entity["warrants|9|wanted"]
+    assert len(rows) == len(PEOPLE)

@@ -65,7 +65,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from wmp_platform.sql import sql_literal
+from wmp_platform.sql import quote, sql_literal
 
 DECISIONS = ("same", "different")
 EDGE_COLUMNS = ("mention_id_l", "mention_id_r", "match_probability", "match_weight")
@@ -725,3 +725,51 @@ def link_partition(
         "SELECT count(*), count(DISTINCT entity_id) FROM _assigned").fetchall()[0]
     report.review_pairs = con.execute(f"SELECT count(*) FROM {tables.review}").fetchall()[0][0]
     return report
+
+
+def cross_reference(
+    con: duckdb.DuckDBPyConnection, tables: HubTables, *, mentions: str, decisions: str | None = None,
+    out: str | None = None,
+) -> str:
+    """Create ``out`` (default ``<assignments>_xref``): every source record's mention (feed,
+    record_key, role, mention_id) with its entity_id and why it is there: the strongest link it
+    has inside its entity (linked_mention_id, match_probability, match_weight and the link's
+    evidence columns, as the edges gave them), and ``decided`` when an analyst's 'same' decision
+    joins it to a mention of its entity. A mention alone in its entity has no link.
+    """
+    out = out or f"{tables.assignments}_xref"
+    require_columns(con, mentions, ("mention_id", "feed", "record_key", "role"), "mentions")
+    decided = _latest_decisions(con, decisions)
+    evidence = [c for c, in con.execute(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {tables.links})").fetchall()
+                if c not in EDGE_COLUMNS]
+    carried = "".join(f", {quote(c)}" for c in evidence)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {out} AS
+        WITH inside AS (
+          SELECT e.* FROM {tables.links} e
+          JOIN {tables.assignments} l ON l.mention_id = e.mention_id_l
+          JOIN {tables.assignments} r ON r.mention_id = e.mention_id_r
+          WHERE l.entity_id = r.entity_id
+        ),
+        either_end AS (
+          SELECT mention_id_l AS mention_id, mention_id_r AS linked_mention_id, match_probability, match_weight{carried}
+          FROM inside
+          UNION ALL
+          SELECT mention_id_r, mention_id_l, match_probability, match_weight{carried} FROM inside
+        ),
+        strongest AS (
+          SELECT * FROM either_end
+          QUALIFY row_number() OVER (PARTITION BY mention_id ORDER BY match_probability DESC, linked_mention_id) = 1
+        ),
+        by_decision AS (
+          SELECT DISTINCT unnest([d.a, d.b]) AS mention_id FROM {decided} d
+          JOIN {tables.assignments} l ON l.mention_id = d.a JOIN {tables.assignments} r ON r.mention_id = d.b
+          WHERE d.decision = 'same' AND l.entity_id = r.entity_id
+        )
+        SELECT m.feed, m.record_key, m.role, a.mention_id, a.entity_id, s.linked_mention_id, s.match_probability,
+               s.match_weight{"".join(f", s.{quote(c)}" for c in evidence)},
+               a.mention_id IN (SELECT mention_id FROM by_decision) AS decided
+        FROM {tables.assignments} a JOIN {mentions} m USING (mention_id)
+        LEFT JOIN strongest s USING (mention_id)
+        ORDER BY a.mention_id""")
+    return out

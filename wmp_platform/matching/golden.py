@@ -17,16 +17,20 @@ the oldest. Each group also records the feed its value came from (``<lead>_sourc
 History tables (``history_tables``): ``<kind>_aliases`` (names as written), ``<kind>_addresses``
 (address with postcode) and ``<kind>_identifiers`` (attribute, value), each with entity_id,
 value, feeds, first_seen, last_seen (partitions) and mentions; nothing is ever dropped from them.
+An attribute the mentions table lacks (no feed maps it) is left out of both.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from wmp_platform.matching.clusters import require_columns
+from wmp_platform.matching.mentions import ATTRIBUTES
 from wmp_platform.sql import quote, sql_literal
 from wmp_platform.storage import UNPARTITIONED
 
@@ -47,7 +51,7 @@ HISTORY = {
     "person": HistorySpec(
         alias="coalesce(nullif(concat_ws(' ', forename, middle_names, surname), ''), full_name)",
         address="nullif(concat_ws(', ', address, postcode), '')",
-        identifiers=("pnc_id", "cro_number", "ni_number", "phone", "dob"),
+        identifiers=("pnc_id", "cro_number", "ni_number", "phone", "dob", "collar_number"),
     ),
     "vehicle": HistorySpec(alias=None, address=None, identifiers=("registration", "make", "model", "colour")),
     "location": HistorySpec(
@@ -58,20 +62,36 @@ HISTORY = {
 
 def load_survivorship(con: duckdb.DuckDBPyConnection, table: str = "survivorship_rules",
                       path: Path = SURVIVORSHIP_FILE) -> str:
-    """Load the survivorship rules into ``table`` and check them (errors name the file and line)."""
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {table} AS
-        SELECT (row_number() OVER ()) + 1 AS line, kind, attributes, rule, coalesce(sources, '') AS sources, why
-        FROM read_csv({sql_literal(str(path))}, header = true, all_varchar = true)""")
-    for line, kind, attributes, rule in con.execute(
-            f"SELECT line, kind, attributes, rule FROM {table} ORDER BY line").fetchall():
-        if rule not in RULES:
-            raise ValueError(f"{path}, line {line}: rule {rule!r} for {kind} {attributes!r} is not one of {RULES}")
-        if kind not in HISTORY:
-            raise ValueError(f"{path}, line {line}: kind {kind!r} is not one of {sorted(HISTORY)}")
-        if not (attributes or "").split():
-            raise ValueError(f"{path}, line {line}: no attributes")
+    """Load the survivorship rules into ``table`` (line, kind, attributes, rule, sources, why) and
+    check them: errors name the file, the line and the field."""
+    rows = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"kind", "attributes", "rule", "sources"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(f"{path}: header lacks {', '.join(sorted(missing))}")
+        for row in reader:
+            line = reader.line_num
+            kind, attributes, rule = row["kind"], (row["attributes"] or "").split(), row["rule"]
+            if kind not in ATTRIBUTES:
+                raise ValueError(f"{path}, line {line}: kind {kind!r} is not one of {sorted(ATTRIBUTES)}")
+            unknown = [a for a in attributes if a not in ATTRIBUTES[kind]]
+            if not attributes or unknown:
+                raise ValueError(f"{path}, line {line}: attributes {row['attributes']!r} must name {kind} attributes "
+                                 f"out of {ATTRIBUTES[kind]}")
+            if rule not in RULES:
+                raise ValueError(f"{path}, line {line}: rule {rule!r} is not one of {RULES}")
+            rows.append({"line": line, "kind": kind, "attributes": " ".join(attributes), "rule": rule,
+                         "sources": " ".join((row["sources"] or "").split()), "why": row.get("why") or ""})
+    con.register("_rules", pa.Table.from_pylist(rows, schema=pa.schema(
+        [("line", pa.int64())] + [(c, pa.string()) for c in ("kind", "attributes", "rule", "sources", "why")])))
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _rules")
+    con.unregister("_rules")
     return table
+
+
+def _columns(con, table: str) -> set[str]:
+    return {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
 
 
 def _rules(con, rules: str, kind: str) -> list[tuple[list[str], str, list[str]]]:
@@ -95,11 +115,14 @@ def golden_records(
     mention_id -> entity_id; rules: a table from ``load_survivorship``.
     """
     out = out or f"{kind}_golden"
-    groups = _rules(con, rules, kind)
+    require_columns(con, mentions, ("mention_id", "feed", "partition"), f"{kind} mentions")
+    present = _columns(con, mentions)
+    # an attribute no feed maps may be missing from the mentions: its group is left out
+    groups = [(group, rule, sources) for group, rule, sources in _rules(con, rules, kind) if group[0] in present]
     if not groups:
-        raise ValueError(f"survivorship table {rules!r} has no rules for kind {kind!r}")
+        raise ValueError(f"survivorship table {rules!r} has no rules for kind {kind!r} that {mentions!r} can follow")
     attributes = [a for group, _, _ in groups for a in group]
-    require_columns(con, mentions, ("mention_id", "feed", "partition", *attributes), f"{kind} mentions")
+    require_columns(con, mentions, attributes, f"{kind} mentions")
     recency = f"nullif(m.partition, {sql_literal(UNPARTITIONED)})"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _golden_mentions AS
@@ -160,8 +183,9 @@ def history_tables(
         if value:
             made[what] = f"{prefix}_{what}"
             con.execute(f"CREATE OR REPLACE TABLE {made[what]} AS {_history_sql(value)} ORDER BY ALL")
-    if spec.identifiers:
+    identifiers = [a for a in spec.identifiers if a in _columns(con, mentions)]
+    if identifiers:
         made["identifiers"] = f"{prefix}_identifiers"
-        union = " UNION ALL ".join(_history_sql(quote(a), a) for a in spec.identifiers)
+        union = " UNION ALL ".join(_history_sql(quote(a), a) for a in identifiers)
         con.execute(f"CREATE OR REPLACE TABLE {made['identifiers']} AS {union} ORDER BY ALL")
     return made
