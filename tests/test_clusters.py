@@ -6,7 +6,7 @@ Each test builds its mentions and match edges as tables in a DuckDB file of its 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
@@ -58,7 +58,7 @@ def put_decisions(con, decisions: list[tuple[str, str, str]]) -> str:
                 "decision VARCHAR, decided_by VARCHAR, decided_at TIMESTAMPTZ)")
     for i, (a, b, decision) in enumerate(decisions):
         con.execute("INSERT INTO review_decisions VALUES (?, ?, ?, 'analyst 4471', ?)",
-                    [a, b, decision, datetime(2026, 10, 5, 9, i, tzinfo=timezone.utc)]).fetchall()
+                    [a, b, decision, datetime(2026, 10, 5, 9, i, tzinfo=UTC)]).fetchall()
     return "review_decisions"
 
 
@@ -175,7 +175,7 @@ def test_review_decisions_are_honoured_through_transitive_paths(con):
     # a later decision on the same pair replaces the earlier one
     con.execute("INSERT INTO review_decisions VALUES ('a|1|x', 'c|1|x', 'same', 'analyst 5102', '2026-10-06')").fetchall()
     build(con, mentions, edges, decisions=decisions, run="run-3")
-    assert len(set(entities(con)[m] for m in ("a|1|x", "b|1|x", "c|1|x"))) == 1
+    assert len({entities(con)[m] for m in ("a|1|x", "b|1|x", "c|1|x")}) == 1
 
 
 def test_a_bad_review_decision_is_named(con):

@@ -251,5 +251,5 @@ def test_pole_links_join_entities_to_events_and_to_each_other(con, tiny_estate):
         WHERE feed = 'custody' GROUP BY 1 ORDER BY 1""").fetchall()
     detained = con.execute("SELECT count(*) FROM person_mentions WHERE feed = 'custody'").fetchall()[0][0]
     assert [k for k, *_ in events] == ["location", "person"] and all(timed > 0 for *_, timed in events)
-    assert dict((k, n) for k, n, _ in events)["person"] == detained
+    assert {k: n for k, n, _ in events}["person"] == detained
     assert con.execute(f"SELECT count(*) FROM {made['entity_events']} WHERE feed = 'gazetteer'").fetchall() == [(0,)]

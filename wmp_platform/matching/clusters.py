@@ -57,7 +57,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import numpy as np
@@ -124,7 +124,7 @@ class Run:
     """Who is writing: the run id and time stamped on history rows."""
 
     run_id: str
-    run_time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    run_time: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass

@@ -27,7 +27,14 @@ from __future__ import annotations
 
 import duckdb
 
-from wmp_platform.matching.clusters import ClusterReport, HubTables, Run, assign_entity_ids, require_columns, table_exists
+from wmp_platform.matching.clusters import (
+    ClusterReport,
+    HubTables,
+    Run,
+    assign_entity_ids,
+    require_columns,
+    table_exists,
+)
 from wmp_platform.sql import sql_literal
 
 GAZETTEER_FEED = "gazetteer"
@@ -102,7 +109,7 @@ def resolve_locations(
                list_filter(words, lambda w: NOT regexp_matches(w, '[0-9]')) AS names
         FROM _gazetteer""")
     # addresses: each distinct description once
-    con.execute(f"""
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE _described AS
         SELECT DISTINCT address, postcode, list_sort(list_filter(words, lambda w: regexp_matches(w, '[0-9]'))) AS numbers,
                list_filter(words, lambda w: NOT regexp_matches(w, '[0-9]')) AS names,

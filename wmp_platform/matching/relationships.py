@@ -60,9 +60,9 @@ def pole_events(
             f"FROM read_parquet([{', '.join(sql_literal(str(f)) for f in files)}])"
         )
     if not selects:
-        selects = ["SELECT NULL::VARCHAR AS event_key, NULL::VARCHAR AS feed, NULL::VARCHAR AS record_key, "
-                   "NULL::VARCHAR AS event_id, NULL::TIMESTAMPTZ AS event_time, NULL::VARCHAR AS event_type, "
-                   "NULL::VARCHAR AS partition WHERE false"]
+        selects = [("SELECT NULL::VARCHAR AS event_key, NULL::VARCHAR AS feed, NULL::VARCHAR AS record_key, "
+                    "NULL::VARCHAR AS event_id, NULL::TIMESTAMPTZ AS event_time, NULL::VARCHAR AS event_type, "
+                    "NULL::VARCHAR AS partition WHERE false")]
     con.execute(f"CREATE OR REPLACE TABLE {out} AS {' UNION ALL '.join(selects)} ORDER BY event_key")
     return out
 

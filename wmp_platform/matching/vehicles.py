@@ -28,7 +28,14 @@ from __future__ import annotations
 
 import duckdb
 
-from wmp_platform.matching.clusters import ClusterReport, HubTables, Run, assign_entity_ids, require_columns, table_exists
+from wmp_platform.matching.clusters import (
+    ClusterReport,
+    HubTables,
+    Run,
+    assign_entity_ids,
+    require_columns,
+    table_exists,
+)
 from wmp_platform.sql import sql_literal
 
 REGISTER_FEED = "vehicles"
