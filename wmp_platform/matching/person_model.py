@@ -1,20 +1,24 @@
 """The person matching model: Splink 5 on DuckDB, trained once, then used to score pairs many times.
 
-A person mention (see ``mentions``) becomes a row of matching features (name keys, the
-forms a forename takes, date of birth and its day/month swap, one address key folding house,
-street and postcode, identifiers) and Splink scores candidate pairs with seven comparisons:
+A person mention (see ``mentions``) becomes a row of matching features (name keys, the forms a
+forename takes, date of birth, address keys, phone, identifiers) and Splink scores candidate
+pairs with five comparisons. Fields that move together are folded into one comparison, since
+Splink adds the weights of comparisons as if they were independent:
 
-- forename and surname, each with term-frequency adjustment on the exact match; the forename
-  also agrees through a short form or pet name (``forename_variants.csv``), an initial, or
-  the other record's middle name;
-- date of birth: exact, day and month swapped, one keystroke apart;
-- sex;
-- address: house, street and postcode folded into ONE comparison, since they move together
-  (scored as separate comparisons, people who live together would be merged);
-- phone;
-- identifiers: PNC ID, CRO number and NI number folded into one comparison. They are strong
-  evidence, not keys: an agreeing identifier adds a bounded weight that the names and date
-  of birth can outvote, so one mistyped PNC ID does not merge two people.
+- **name**: forename and surname together (names run in families and communities), with a
+  term-frequency adjustment on the exact full name; a forename also agrees through a short
+  form or variant (``forename_variants.csv``), an initial, a typing slip or the other record's
+  middle name; levels for a missing forename or surname, a former surname, swapped names;
+- **dob**: exact, day and month swapped, one keystroke apart;
+- **sex**;
+- **address_phone**: house, street, postcode and phone number, since people who live together
+  share all of them (scored apart, a household would look like one person);
+- **identifiers**: PNC ID, CRO number and NI number. Strong evidence, not keys: an agreeing
+  identifier adds a bounded weight that names and dates of birth can outvote, so one
+  mistyped PNC ID does not merge two people.
+
+Term frequencies count distinct people, not mentions (``TF_PERSON_KEY``). After training no
+level keeps an m probability below ``M_FLOOR``, so no single slip vetoes a pair.
 
 Officers are linked by their collar number, which the force issues: mentions sharing a
 collar number are joined by a deterministic edge (weight ``DETERMINISTIC_WEIGHT``).
@@ -67,7 +71,7 @@ STREET_TYPES = {
 }
 SUB_BUILDING_WORDS = ("FLAT", "APARTMENT", "APT", "UNIT", "ROOM")
 
-COMPARISONS = ("name", "dob", "sex", "address", "phone", "identifiers")
+COMPARISONS = ("name", "dob", "sex", "address_phone", "identifiers")
 IDENTIFIERS = ("pnc_id", "cro_number", "ni_number")
 
 
@@ -240,11 +244,14 @@ def _comparisons() -> list[dict[str, Any]]:
             ],
         },
         {
-            "output_column_name": "address",
-            "comparison_description": "Address and postcode, as one comparison",
+            "output_column_name": "address_phone",
+            "comparison_description": "Address, postcode and phone number, as one comparison: people who live "
+                                      "together share all three",
             "comparison_levels": [
-                _level('("street_key_l" IS NULL AND "postcode_l" IS NULL) OR ("street_key_r" IS NULL AND "postcode_r" IS NULL)',
-                       "missing", is_null_level=True),
+                _level('(("street_key_l" IS NULL AND "postcode_l" IS NULL) OR ("street_key_r" IS NULL AND "postcode_r" IS NULL))'
+                       ' AND ("phone_l" IS NULL OR "phone_r" IS NULL)', "missing", is_null_level=True),
+                _level('"address_key_l" = "address_key_r" AND "phone_l" = "phone_r"', "same house and postcode, same phone",
+                       tf_adjustment_column="address_key", tf_adjustment_weight=1.0),
                 _level('"address_key_l" = "address_key_r"', "same house and postcode",
                        tf_adjustment_column="address_key", tf_adjustment_weight=1.0),
                 _level('"street_key_l" = "street_key_r" AND ("postcode_l" IS NULL OR "postcode_r" IS NULL)',
@@ -254,19 +261,12 @@ def _comparisons() -> list[dict[str, Any]]:
                 _level('"street_key_l" = "street_key_r"', "same house, postcode differs"),
                 _level(f'{SAME_HOUSE_SPELT_ANOTHER_WAY} AND coalesce(damerau_levenshtein("postcode_l", "postcode_r") <= 1, true)',
                        "same house spelt another way, postcode one character out or missing"),
+                _level('"phone_l" = "phone_r"', "same phone, not the same house",
+                       tf_adjustment_column="phone", tf_adjustment_weight=1.0),
+                _level('damerau_levenshtein("phone_l", "phone_r") <= 1', "phone one digit wrong or two transposed"),
                 _level('"postcode_l" = "postcode_r"', "same postcode, another house"),
                 _level(SAME_HOUSE_SPELT_ANOTHER_WAY, "same house spelt another way, postcode differs"),
                 _level('"postcode_sector_l" = "postcode_sector_r"', "same postcode sector"),
-                _level("ELSE", "different"),
-            ],
-        },
-        {
-            "output_column_name": "phone",
-            "comparison_description": "Phone number",
-            "comparison_levels": [
-                _null(["phone"]),
-                _level('"phone_l" = "phone_r"', "exact", tf_adjustment_column="phone", tf_adjustment_weight=1.0),
-                _level('damerau_levenshtein("phone_l", "phone_r") <= 1', "one digit wrong or two transposed"),
                 _level("ELSE", "different"),
             ],
         },
@@ -338,7 +338,8 @@ def _splink_connection(memory_limit: str = MEMORY_LIMIT):
 
 
 def _load_mentions(con: duckdb.DuckDBPyConnection, name: str, mentions: Mentions) -> None:
-    """Make ``mentions`` a view ``name`` with every person attribute (missing ones as NULL)."""
+    """Make ``mentions`` a view ``name`` with mention_id, partition and every person attribute
+    (missing ones as NULL)."""
     source = f"{name}__source"
     if isinstance(mentions, (str, Path)):
         con.execute(f"CREATE OR REPLACE TEMP VIEW {source} AS SELECT * FROM read_parquet({sql_literal(str(mentions))})")
@@ -350,7 +351,8 @@ def _load_mentions(con: duckdb.DuckDBPyConnection, name: str, mentions: Mentions
     if "mention_id" not in present:
         raise ValueError(f"person mentions need a mention_id column; got {sorted(present)}")
     columns = ", ".join(
-        quote(a) if a in present else f"CAST(NULL AS {attribute_type(a)}) AS {quote(a)}" for a in PERSON_ATTRIBUTES
+        quote(a) if a in present else f"CAST(NULL AS {attribute_type(a)}) AS {quote(a)}"
+        for a in ("partition", *PERSON_ATTRIBUTES)
     )
     con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT mention_id, {columns} FROM {source}")
 
@@ -511,14 +513,17 @@ FROM {predictions}"""
 
 
 def _collar_edges_sql(new: str | None) -> str:
-    """Deterministic edges between mentions sharing a collar number: each to the first of its number
-    (a star keeps the edge count linear). With ``new``, only edges touching new mentions."""
+    """Deterministic edges between mentions sharing a collar number: each to the earliest of its
+    number, by (partition, mention_id) (a star keeps the edge count linear). With ``new``, only
+    the edges of new mentions (a new partition comes after the existing ones, so the earliest
+    mention of a known number is an existing one)."""
     evidence = (f"[{{'comparison': 'collar_number', 'level': 'same collar number (force-issued)',"
                 f" 'match_weight': {DETERMINISTIC_WEIGHT}}}]")
     scope = "all_mentions" if new is None else "new_mentions"
     return f"""
 WITH anchors AS (
-  SELECT collar_number, min(mention_id) AS anchor FROM all_mentions WHERE collar_number IS NOT NULL GROUP BY ALL
+  SELECT collar_number, arg_min(mention_id, (partition, mention_id)) AS anchor
+  FROM all_mentions WHERE collar_number IS NOT NULL GROUP BY ALL
 )
 SELECT least(m.mention_id, a.anchor) AS mention_id_l, greatest(m.mention_id, a.anchor) AS mention_id_r,
        1.0 AS match_probability, {DETERMINISTIC_WEIGHT} AS match_weight, {evidence} AS evidence
