@@ -473,26 +473,30 @@ def assign_entity_ids(
         con.execute("DROP TABLE IF EXISTS _previous")
         con.execute("CREATE TEMP TABLE _previous (mention_id VARCHAR, partition VARCHAR, entity_id VARCHAR)")
         previous = "_previous"
+    # how the clusters overlap the old entities; everything after works on these aggregates
+    con.execute("DROP TABLE IF EXISTS _overlap")
+    con.execute(f"""
+        CREATE TEMP TABLE _overlap AS
+        SELECT m.cluster_id, p.entity_id, count(*) AS shared,
+               min(struct_pack(p := m.partition, m := m.mention_id)) AS first_shared
+        FROM {membership} m JOIN {previous} p USING (mention_id) GROUP BY ALL""")
     con.execute("DROP TABLE IF EXISTS _kept")
     con.execute(f"""
         CREATE TEMP TABLE _kept AS
-        WITH overlap AS (
-          SELECT m.cluster_id, p.entity_id, count(*) AS shared,
-                 min(struct_pack(p := m.partition, m := m.mention_id)) AS first_shared
-          FROM {membership} m JOIN {previous} p USING (mention_id) GROUP BY ALL
-        ),
-        age AS (
-          SELECT entity_id, min(struct_pack(p := partition, m := mention_id)) AS first_mention
-          FROM {previous} GROUP BY ALL
-        ),
-        heir AS (  -- each old entity's heir: the cluster with most of its mentions, ties: its earliest mention
-          SELECT * FROM overlap
+        WITH first_choice AS (  -- each old entity's heir: the cluster with most of its mentions, ties: its earliest
+          SELECT cluster_id, entity_id, shared FROM _overlap
           QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY shared DESC, first_shared) = 1
+        ),
+        heir AS (SELECT *, count(*) OVER (PARTITION BY cluster_id) AS heirs FROM first_choice),
+        age AS (  -- how old the entities contending for one cluster are: their earliest mention
+          SELECT entity_id, min(struct_pack(p := partition, m := mention_id)) AS first_mention
+          FROM {previous} SEMI JOIN (SELECT entity_id FROM heir WHERE heirs > 1) USING (entity_id) GROUP BY ALL
         )
         SELECT heir.cluster_id, heir.entity_id, heir.shared,
-               row_number() OVER (PARTITION BY heir.cluster_id
-                                  ORDER BY heir.shared DESC, age.first_mention, heir.entity_id) = 1 AS survives
-        FROM heir JOIN age USING (entity_id)""")
+               heir.heirs = 1 OR row_number() OVER (PARTITION BY heir.cluster_id
+                                                    ORDER BY heir.shared DESC, age.first_mention, heir.entity_id) = 1
+                 AS survives
+        FROM heir LEFT JOIN age USING (entity_id)""")
     # new ids for the clusters that inherit none, in SQL; the rare id already in use is salted in Python
     con.execute("DROP TABLE IF EXISTS _minted")
     con.execute(f"""
@@ -532,27 +536,28 @@ def assign_entity_ids(
                 entity_id = _entity_id(prefix, f"{seed}#{salt}")
             given.add(entity_id)
             con.execute("UPDATE _minted SET entity_id = ? WHERE cluster_id = ?", [entity_id, cluster_id]).fetchall()
+    con.execute("DROP TABLE IF EXISTS _named")
+    con.execute("""
+        CREATE TEMP TABLE _named AS
+        SELECT cluster_id, entity_id FROM _kept WHERE survives UNION ALL SELECT cluster_id, entity_id FROM _minted""")
     con.execute("DROP TABLE IF EXISTS _assigned")
     con.execute(f"""
         CREATE TEMP TABLE _assigned AS
-        SELECT m.mention_id, m.partition, m.cluster_id, coalesce(k.entity_id, n.entity_id) AS entity_id
-        FROM {membership} m
-        LEFT JOIN (SELECT cluster_id, entity_id FROM _kept WHERE survives) k USING (cluster_id)
-        LEFT JOIN _minted n USING (cluster_id)""")
+        SELECT m.mention_id, m.partition, m.cluster_id, n.entity_id FROM {membership} m JOIN _named n USING (cluster_id)""")
     stamp = f"{sql_literal(run.run_id)}, {sql_literal(run.run_time.isoformat())}::TIMESTAMPTZ"
     events = con.execute(f"""
         INSERT INTO {history}
-        SELECT {stamp}, 'split', [p.entity_id], list_sort(list(DISTINCT a.entity_id)), count(*)
-        FROM {previous} p JOIN _assigned a USING (mention_id)
-        GROUP BY p.entity_id HAVING count(DISTINCT a.entity_id) > 1
+        SELECT {stamp}, 'split', [o.entity_id], list_sort(list(n.entity_id)), sum(o.shared)::BIGINT
+        FROM _overlap o JOIN _named n USING (cluster_id)
+        GROUP BY o.entity_id HAVING count(*) > 1
         UNION ALL
-        SELECT {stamp}, 'merge', list_sort(list(k.entity_id)), [any_value(a.entity_id)], sum(k.shared)::BIGINT
-        FROM _kept k JOIN (SELECT DISTINCT cluster_id, entity_id FROM _assigned) a USING (cluster_id)
+        SELECT {stamp}, 'merge', list_sort(list(k.entity_id)), [any_value(n.entity_id)], sum(k.shared)::BIGINT
+        FROM _kept k JOIN _named n USING (cluster_id)
         GROUP BY k.cluster_id HAVING count(*) > 1
         UNION ALL
         SELECT {stamp}, 'retire', [p.entity_id], [], count(*)
-        FROM {previous} p ANTI JOIN _assigned a USING (mention_id)
-        GROUP BY p.entity_id HAVING p.entity_id NOT IN (SELECT entity_id FROM _kept)
+        FROM {previous} p ANTI JOIN _overlap o USING (entity_id)
+        GROUP BY p.entity_id
         RETURNING kind""").fetchall()
     report.new_entities += con.execute("SELECT count(*) FROM _minted").fetchall()[0][0]
     report.splits += sum(kind == "split" for kind, in events)
