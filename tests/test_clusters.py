@@ -259,6 +259,10 @@ def test_an_incremental_link_touches_only_affected_clusters_and_equals_a_full_re
         hubs.append(con)
     incremental, full = hubs
     before = dict(incremental.execute(f"SELECT mention_id, entity_id FROM {TABLES.assignments}").fetchall())
+    # two records certain of a settled entity (one held only by certain links), and of each other
+    settled = incremental.execute(f"SELECT min(mention_id) FROM {TABLES.assignments} WHERE settled").fetchall()[0][0]
+    new_mentions += [("duty_roster|7|officer", day(3)), ("crime|77|officer", day(3))]
+    new_edges += [("duty_roster|7|officer", settled, 1.0), ("crime|77|officer", "duty_roster|7|officer", 1.0)]
 
     put_mentions(incremental, "new_mentions", new_mentions)
     put_edges(incremental, "new_edges", new_edges)
@@ -269,14 +273,17 @@ def test_an_incremental_link_touches_only_affected_clusters_and_equals_a_full_re
     def state(con, query):
         return sorted(map(tuple, con.execute(query).fetchall()))
 
-    for query in (f"SELECT mention_id, entity_id, component_id FROM {TABLES.assignments}",
+    for query in (f"SELECT mention_id, entity_id, component_id, settled FROM {TABLES.assignments}",
                   f"SELECT kind, old_ids, new_ids, mentions FROM {TABLES.history}",
                   f"SELECT mention_id_l, mention_id_r, entity_id_l, entity_id_r, reason FROM {TABLES.review}",
                   f"SELECT mention_id_l, mention_id_r, match_probability FROM {TABLES.links}"):
         assert state(incremental, query) == state(full, query)
     after = dict(incremental.execute(f"SELECT mention_id, entity_id FROM {TABLES.assignments}").fetchall())
     changed = {m for m in before if after[m] != before[m]}
-    assert len(new_mentions) < report.mentions < len(old_mentions) / 2  # only the touched components
+    # only the touched components are re-clustered; records certain of a settled entity just join it
+    assert report.attached >= 2
+    assert after["crime|77|officer"] == after["duty_roster|7|officer"] == before[settled]
+    assert len(new_mentions) < report.mentions + report.attached < len(old_mentions) / 2
     assert changed and len(changed) < report.mentions
     assert after[new_mentions[3][0]] == after[old_names[5]]
     assert after[old_names[0]] != after[old_names[1]]

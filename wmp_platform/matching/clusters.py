@@ -88,6 +88,11 @@ class ClusterSettings:
     min_density: float = 0.25
     guard_ladder: tuple[float, ...] = (0.99, 0.999, 0.9999)
 
+    @property
+    def certain(self) -> float:
+        """A link at or above this no guard ever cuts."""
+        return max(self.bridge_threshold, *self.guard_ladder)
+
     def __post_init__(self):
         if not 0 <= self.review_threshold <= self.match_threshold <= 1:
             raise ValueError(
@@ -130,6 +135,7 @@ class Run:
 @dataclass
 class ClusterReport:
     mentions: int = 0  # mentions (re)clustered in this run
+    attached: int = 0  # new mentions joined to a settled entity without re-clustering it
     entities: int = 0  # entities among them
     new_entities: int = 0
     splits: int = 0
@@ -335,13 +341,16 @@ class _Guard:
 def _cluster_graph(
     count: int, left: np.ndarray, right: np.ndarray, probability: np.ndarray, forced: np.ndarray,
     cannot_pairs: list[tuple[int, int]], settings: ClusterSettings, report: ClusterReport,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(cluster, component) label per node 0..count-1; each label is the smallest node index in it.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cluster, component, settled) per node 0..count-1; each label is the smallest node index in it.
 
-    Nodes are numbered in mention order, so the smallest index is the earliest mention.
+    Nodes are numbered in mention order, so the smallest index is the earliest mention. A node is
+    settled when its component is one cluster held by certain or forced links only, with no
+    'different' pair inside: no guard can act on it, so a mention joining it by certain links
+    joins its entity (the fast path of ``link_partition``).
     """
     if count == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
     graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(count, count))
     _, raw = connected_components(graph, directed=False)
     # relabel each component by its smallest node
@@ -350,7 +359,7 @@ def _cluster_graph(
     component = first[raw]
     cluster = component.copy()
     if not len(left):
-        return cluster, component
+        return cluster, component, np.ones(count, dtype=bool)
 
     sizes = np.bincount(component, minlength=count)
     edge_component = component[left]
@@ -365,9 +374,11 @@ def _cluster_graph(
             needs[component[a]] = True
             cannot[a].add(b)
             cannot[b].add(a)
+    unsettled = np.bincount(edge_component, weights=(probability < settings.certain) & ~forced, minlength=count) > 0
+    unsettled[[component[a] for a, b in cannot_pairs if component[a] == component[b]]] = True
     work = np.flatnonzero(needs)
     if not len(work):
-        return cluster, component
+        return cluster, component, ~unsettled[component]
 
     guard = _Guard(settings, cannot)
     order = np.argsort(edge_component, kind="stable")
@@ -385,12 +396,13 @@ def _cluster_graph(
             cluster[group] = min(group)
     report.guarded_components += guard.guarded
     report.oversized += guard.oversized
-    return cluster, component
+    np.logical_or.at(unsettled, component, cluster != component)
+    return cluster, component, ~unsettled[component]
 
 
 def _cluster_nodes(con, settings: ClusterSettings, nodes: str, links: str, report: ClusterReport) -> None:
     """Cluster the mentions of ``nodes`` (mention_id, partition) on ``links`` and the decisions;
-    creates temp table ``_membership(mention_id, partition, ord, cluster_id, component_id, seed)``: cluster_id is
+    creates temp table ``_membership(mention_id, partition, ord, cluster_id, component_id, settled, seed)``: cluster_id is
     the ord of the cluster's earliest mention, component_id the earliest mention id of its component."""
     con.execute("DROP TABLE IF EXISTS _node_index")
     con.execute(f"""
@@ -423,7 +435,7 @@ def _cluster_nodes(con, settings: ClusterSettings, nodes: str, links: str, repor
         SELECT l.ord, r.ord FROM _decisions d
         JOIN _node_index l ON l.mention_id = d.a JOIN _node_index r ON r.mention_id = d.b
         WHERE d.decision = 'different'""").fetchall()
-    cluster, component = _cluster_graph(
+    cluster, component, settled = _cluster_graph(
         count, np.asarray(strong["l"], dtype=np.int64), np.asarray(strong["r"], dtype=np.int64),
         np.asarray(strong["p"], dtype=np.float64), np.asarray(strong["forced"], dtype=bool), cannot, settings, report,
     )
@@ -433,7 +445,8 @@ def _cluster_nodes(con, settings: ClusterSettings, nodes: str, links: str, repor
     membership = pa.table({
         "mention_id": mention_ids, "partition": nodes_in_order.column("partition"),
         "ord": np.arange(count, dtype=np.int64), "cluster_id": cluster,
-        "component_id": mention_ids.take(pa.array(component)), "seed": pa.nulls(count, pa.string()),
+        "component_id": mention_ids.take(pa.array(component)), "settled": settled,
+        "seed": pa.nulls(count, pa.string()),
     })
     con.register("_labels", membership)
     con.execute("DROP TABLE IF EXISTS _membership")
@@ -617,7 +630,7 @@ def cluster_full(
     assigned = assign_entity_ids(con, settings.prefix, "_membership", previous, tables.history, run, report=report)
     con.execute(f"""
         CREATE OR REPLACE TABLE {tables.assignments} AS
-        SELECT a.mention_id, a.partition, a.entity_id, m.component_id
+        SELECT a.mention_id, a.partition, a.entity_id, m.component_id, m.settled
         FROM {assigned} a JOIN _membership m USING (mention_id) ORDER BY a.mention_id""")
     con.execute(f"CREATE OR REPLACE TABLE {tables.links} AS SELECT * FROM _links")
     con.execute(f"CREATE OR REPLACE TABLE {tables.review} AS {_review_rows_sql(settings, tables.links, tables.assignments)}")
@@ -640,6 +653,64 @@ def _check_endpoints(con, edges: str, *mention_tables: str) -> None:
         unknown = unknown[0]
         raise ValueError(f"edges table {edges!r}: pair ({unknown[0]!r}, {unknown[1]!r}) names a mention not in "
                          f"{' or '.join(repr(t) for t in mention_tables)}")
+
+
+def _attach_certain(con, settings: ClusterSettings, mentions: str, assignments: str, decided: str) -> None:
+    """Temp table ``_attached(mention_id, partition, entity_id, component_id)``: new mentions that join a
+    settled component by certain links only (with the new mentions they are certainly linked to), no
+    review decision naming them, and later in mention order than the component's earliest mention.
+    Re-clustering that component would only add them to its one entity, so they are added directly:
+    an officer's thousands of records are not re-clustered each day a new one arrives."""
+    con.execute("DROP TABLE IF EXISTS _fresh")
+    con.execute(f"CREATE TEMP TABLE _fresh AS SELECT DISTINCT mention_id, partition FROM {mentions} "
+                f"ANTI JOIN {assignments} USING (mention_id)")
+    fresh = dict(con.execute("SELECT mention_id, partition FROM _fresh").fetchall())
+    links = con.execute(f"""
+        SELECT e.mention_id_l, e.mention_id_r, e.match_probability >= {settings.certain},
+               coalesce(al.component_id, ar.component_id), coalesce(al.settled, ar.settled),
+               coalesce(al.entity_id, ar.entity_id), c.partition
+        FROM _new_links e
+        LEFT JOIN {assignments} al ON al.mention_id = e.mention_id_l
+        LEFT JOIN {assignments} ar ON ar.mention_id = e.mention_id_r
+        LEFT JOIN {assignments} c ON c.mention_id = coalesce(al.component_id, ar.component_id)
+        WHERE e.match_probability >= {settings.match_threshold}
+          AND (e.mention_id_l IN (SELECT mention_id FROM _fresh) OR e.mention_id_r IN (SELECT mention_id FROM _fresh))
+        """).fetchall()
+    decided_on = {m for m, in con.execute(f"SELECT unnest([a, b]) FROM {decided}").fetchall()}
+    parent = {m: m for m in fresh}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for left, right, *_ in links:
+        if left in fresh and right in fresh:
+            parent[find(left)] = find(right)
+    targets: dict[str, set] = defaultdict(set)
+    doubtful: set[str] = set()
+    for left, right, certain, component, settled, entity, component_partition in links:
+        group = find(left if left in fresh else right)
+        if not certain or (component is not None and not settled):
+            doubtful.add(group)
+        if component is not None:
+            targets[group].add((component, entity, component_partition))
+    members = defaultdict(list)
+    for mention in fresh:
+        members[find(mention)].append(mention)
+    attached = []
+    for group, found in targets.items():
+        if group in doubtful or len(found) != 1 or decided_on.intersection(members[group]):
+            continue
+        (component, entity, component_partition), = found
+        if min((fresh[m], m) for m in members[group]) > (component_partition, component):
+            attached.extend((m, fresh[m], entity, component) for m in members[group])
+    con.register("_attaching", pa.table({name: pa.array([row[i] for row in attached], pa.string()) for i, name in
+                                         enumerate(("mention_id", "partition", "entity_id", "component_id"))}))
+    con.execute("DROP TABLE IF EXISTS _attached")
+    con.execute("CREATE TEMP TABLE _attached AS SELECT * FROM _attaching")
+    con.unregister("_attaching")
 
 
 def link_partition(
@@ -674,6 +745,7 @@ def link_partition(
         ANTI JOIN {tables.links} same ON same.mention_id_l = e.mention_id_l AND same.mention_id_r = e.mention_id_r
         ANTI JOIN {tables.links} turned ON turned.mention_id_l = e.mention_id_r AND turned.mention_id_r = e.mention_id_l
         WHERE e.match_probability >= {settings.review_threshold}""")
+    _attach_certain(con, settings, mentions, a, decided)
     # touched: existing mentions on a new link, on a decision with a new mention, on a 'same' decision
     # the entities break or on a 'different' pair inside one component (it may be newer than the
     # component); their whole components are re-clustered
@@ -681,9 +753,14 @@ def link_partition(
     con.execute(f"""
         CREATE TEMP TABLE _touched AS
         WITH fresh AS (SELECT DISTINCT mention_id FROM {mentions}),
+        strong AS (
+          SELECT * FROM _new_links WHERE match_probability >= {settings.match_threshold}
+          AND mention_id_l NOT IN (SELECT mention_id FROM _attached)
+          AND mention_id_r NOT IN (SELECT mention_id FROM _attached)
+        ),
         ends AS (
-          SELECT mention_id_l AS mention_id FROM _new_links WHERE match_probability >= {settings.match_threshold}
-          UNION ALL SELECT mention_id_r FROM _new_links WHERE match_probability >= {settings.match_threshold}
+          SELECT mention_id_l AS mention_id FROM strong
+          UNION ALL SELECT mention_id_r FROM strong
           UNION ALL SELECT mention_id FROM fresh
           UNION ALL SELECT unnest([d.a, d.b]) FROM {decided} d
             WHERE d.a IN (SELECT mention_id FROM fresh) OR d.b IN (SELECT mention_id FROM fresh)
@@ -692,6 +769,9 @@ def link_partition(
             WHERE CASE d.decision WHEN 'same' THEN l.entity_id <> r.entity_id ELSE l.component_id = r.component_id END
         )
         SELECT DISTINCT component_id FROM {a} SEMI JOIN ends USING (mention_id)""")
+    # an attachment to a component the run re-clusters anyway goes with it
+    con.execute("DELETE FROM _attached WHERE component_id IN (SELECT component_id FROM _touched)")
+    report.attached = con.execute("SELECT count(*) FROM _attached").fetchall()[0][0]
     con.execute("DROP TABLE IF EXISTS _previous_affected")
     con.execute(f"""
         CREATE TEMP TABLE _previous_affected AS
@@ -701,7 +781,8 @@ def link_partition(
         CREATE TEMP TABLE _affected AS
         SELECT mention_id, partition FROM _previous_affected
         UNION ALL
-        SELECT DISTINCT mention_id, partition FROM {mentions} ANTI JOIN _previous_affected USING (mention_id)""")
+        SELECT DISTINCT mention_id, partition FROM {mentions}
+        ANTI JOIN _previous_affected USING (mention_id) ANTI JOIN _attached USING (mention_id)""")
     # every stored link with an end among them: the internal ones are clustered, all are re-queued
     con.execute("DROP TABLE IF EXISTS _touching")
     con.execute(f"""
@@ -721,7 +802,10 @@ def link_partition(
     con.execute(f"DELETE FROM {a} WHERE mention_id IN (SELECT mention_id FROM _affected)")
     con.execute(f"""
         INSERT INTO {a} BY NAME
-        SELECT s.mention_id, s.partition, s.entity_id, m.component_id FROM {assigned} s JOIN _membership m USING (mention_id)""")
+        SELECT s.mention_id, s.partition, s.entity_id, m.component_id, m.settled
+        FROM {assigned} s JOIN _membership m USING (mention_id)
+        UNION ALL BY NAME
+        SELECT mention_id, partition, entity_id, component_id, true AS settled FROM _attached""")
     con.execute(f"INSERT INTO {tables.links} BY NAME SELECT * FROM _new_links")
     con.execute(f"DELETE FROM {tables.review} WHERE mention_id_l IN (SELECT mention_id FROM _affected) "
                 f"OR mention_id_r IN (SELECT mention_id FROM _affected)")
