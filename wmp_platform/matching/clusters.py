@@ -47,7 +47,10 @@ Incremental link: only the components touched by the new mentions' links (and by
 decisions: a 'same' pair in two entities, a 'different' pair inside one component) are
 re-clustered, with every stored link among their mentions, then the id rules above run against
 their previous ids. Each assignment row keeps its component (the earliest mention of its
-pre-guard component), which is how the touched components are found without walking the graph.
+pre-guard component), which is how the touched components are found without walking the graph,
+and whether that component is *settled* (one entity held by links no guard can cut: at or above
+``ClusterSettings.certain``): new mentions joined to a settled component by such links only
+simply join its entity, as re-clustering would (an officer's records, tied by collar number).
 Mentions are only added this way; a rebuild (``cluster_full``) also drops mentions that are gone
 (their entities are recorded as ``retire``).
 """
@@ -108,7 +111,7 @@ PERSON_SETTINGS = ClusterSettings(prefix="P")
 class HubTables:
     """Names of one entity kind's hub tables in the DuckDB database.
 
-    assignments: mention_id, partition, entity_id, component_id (one row per mention)
+    assignments: mention_id, partition, entity_id, component_id, settled (one row per mention)
     links:       the match edges kept (probability >= review threshold), evidence columns included
     review:      the clerical review queue (recomputed)
     history:     every split, merge and retirement (appended)
