@@ -31,6 +31,20 @@ def main(argv: list[str] | None = None) -> int:
     generate.add_argument("--seed", type=int, default=42)
     generate.add_argument("--days", type=int, default=None)
 
+    link = commands.add_parser("link", help="link an outside list of people: deduplicate it, or match it to the hub")
+    link_commands = link.add_subparsers(dest="link_command", required=True)
+    for name, text in (("dedupe", "find the rows of a CSV file that are one person"),
+                       ("match", "link the rows of a CSV file to the hub's person entities")):
+        sub = link_commands.add_parser(name, help=text, description=f"{text[0].upper()}{text[1:]}. OUT keeps every "
+                                       "input column and adds entity_id and match_probability.")
+        sub.add_argument("input", type=Path, metavar="INPUT.csv")
+        sub.add_argument("--out", type=Path, required=True, metavar="OUT.csv")
+        sub.add_argument("--map", action="append", default=[], metavar="COLUMN=ATTRIBUTE",
+                         help="read COLUMN as ATTRIBUTE (forename, surname, dob, ... or 'none'); repeatable")
+        sub.add_argument("--model", type=Path, default=None, help="a trained person model (JSON); "
+                         "default: the data folder's hub/person_model.json, else the shipped model")
+        sub.add_argument("--data-dir", type=Path, default=None, help="data folder (default: $WMP_DATA_DIR or ~/wmp-data)")
+
     args = parser.parse_args(argv)
     data_dir = (args.data_dir or default_data_dir()).resolve()
     if args.command == "demo":
@@ -42,7 +56,32 @@ def main(argv: list[str] | None = None) -> int:
 
         summary = generate_estate(data_dir, size=args.size, seed=args.seed, days=args.days)
         print(summary)
+    elif args.command == "link":
+        return _link(args, data_dir)
     return 0
+
+
+def _link(args: argparse.Namespace, data_dir: Path) -> int:
+    from wmp_platform.matching.outside_list import OutsideListError, dedupe_list, match_list
+
+    try:
+        mapping = dict(_mapping(item) for item in args.map)
+        if args.link_command == "dedupe":
+            result = dedupe_list(args.input, args.out, mapping=mapping, model=args.model, data_dir=data_dir)
+        else:
+            result = match_list(args.input, args.out, data_dir=data_dir, mapping=mapping, model=args.model)
+    except (OutsideListError, ValueError) as error:
+        print(f"wmp link {args.link_command}: {error}", file=sys.stderr)
+        return 2
+    print(result)
+    return 0
+
+
+def _mapping(item: str) -> tuple[str, str]:
+    column, separator, attribute = item.rpartition("=")
+    if not separator or not column or not attribute:
+        raise ValueError(f"--map {item!r}: expected COLUMN=ATTRIBUTE")
+    return column, attribute.strip()
 
 
 if __name__ == "__main__":

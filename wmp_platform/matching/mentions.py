@@ -152,33 +152,33 @@ def split_full_name_sql(full_name: str) -> dict[str, str]:
     }
 
 
+def completed_names_sql(source: str) -> str:
+    """SELECT * from ``source`` (a relation with the person attributes) with placeholder names
+    ("Anonymous") as NULL and, where a row has only a full name, forename, middle names, surname
+    (and the sex a title implies) taken from it."""
+    placeholders = "[" + ", ".join(sql_literal(n) for n in PLACEHOLDER_NAMES) + "]"
+    split = split_full_name_sql("full_name")
+    named = "forename IS NULL AND middle_names IS NULL AND surname IS NULL"
+    filled = [f"CASE WHEN {named} THEN {split[a]} ELSE {quote(a)} END AS {quote(a)}"
+              for a in ("forename", "middle_names", "surname")]
+    filled.append(f"coalesce(sex, CASE WHEN {named} THEN {split['sex']} END) AS sex")
+    return f"""
+SELECT * REPLACE ({", ".join(filled)})
+FROM (SELECT * REPLACE (CASE WHEN list_contains({placeholders}, full_name) THEN NULL ELSE full_name END AS full_name)
+      FROM {source})"""
+
+
 def person_mentions_sql(
     layout: DataLayout,
     feeds: Mapping[str, FeedDeclaration] | Iterable[FeedDeclaration],
     partitions: Iterable[str] | None = None,
 ) -> str:
-    """The person mentions, with forename, middle names and surname taken from the full name
-    where a feed maps only that, and placeholder names ("Anonymous") as NULL."""
-    placeholders = "[" + ", ".join(sql_literal(n) for n in PLACEHOLDER_NAMES) + "]"
-    split = split_full_name_sql("full_name")
-    named = "forename IS NULL AND middle_names IS NULL AND surname IS NULL"
-    columns = []
-    for attribute in PERSON_ATTRIBUTES:
-        if attribute in ("forename", "middle_names", "surname"):
-            columns.append(f"CASE WHEN {named} THEN {split[attribute]} ELSE {quote(attribute)} END AS {quote(attribute)}")
-        elif attribute == "sex":
-            columns.append(f"coalesce(sex, CASE WHEN {named} THEN {split['sex']} END) AS sex")
-        else:
-            columns.append(quote(attribute))
+    """The person mentions, with names completed (``completed_names_sql``); a mention left with
+    no attribute at all (an anonymous caller with no number) is dropped."""
     others = [a for a in PERSON_ATTRIBUTES if a != "full_name"]
     return f"""
-WITH mentioned AS ({entity_mentions_sql(layout, feeds, "person", partitions)}),
-cleaned AS (
-  SELECT * REPLACE (CASE WHEN list_contains({placeholders}, full_name) THEN NULL ELSE full_name END AS full_name)
-  FROM mentioned
-)
-SELECT {", ".join(LINEAGE_COLUMNS)}, {", ".join(columns)}
-FROM cleaned
+WITH mentioned AS ({entity_mentions_sql(layout, feeds, "person", partitions)})
+SELECT * FROM ({completed_names_sql("mentioned")})
 WHERE full_name IS NOT NULL OR {" OR ".join(f"{quote(a)} IS NOT NULL" for a in others)}"""
 
 

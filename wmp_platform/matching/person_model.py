@@ -59,6 +59,8 @@ DETERMINISTIC_WEIGHT = 50.0  # a collar-number edge: a bayes factor of 2**50, ce
 DEFAULT_THRESHOLD = 0.1  # pairs below this probability are not kept as edges
 MEMORY_LIMIT = "2GB"
 M_FLOOR = 1e-4  # the least m probability a level keeps after training (see _with_floor_on_m)
+FAR_APART_YEARS = 1  # dates of birth further apart than this are rarely one person's ...
+FAR_APART_M = 1e-3  # ... one true match in a thousand (see the dob comparison)
 
 Mentions = pa.Table | str | Path | duckdb.DuckDBPyRelation
 
@@ -231,7 +233,11 @@ def _comparisons() -> list[dict[str, Any]]:
                 _level('year("dob_l") = year("dob_r") AND day("dob_l") = month("dob_r") AND month("dob_l") = day("dob_r")',
                        "day and month swapped"),
                 _level('damerau_levenshtein("dob_text_l", "dob_text_r") <= 1', "one digit wrong or two transposed"),
-                _level("ELSE", "different"),
+                _level(f'abs(date_diff(\'day\', "dob_l", "dob_r")) <= {FAR_APART_YEARS} * 366', "different, within a year"),
+                # Relatives at one address (a parent and child of one name, brothers) differ here and
+                # hardly anywhere else. EM learns this level's m from pairs it half-believes are
+                # matches, which relatives are; so m is fixed, not learned.
+                _level("ELSE", f"more than {FAR_APART_YEARS} year apart", m_probability=FAR_APART_M, fix_m_probability=True),
             ],
         },
         {
@@ -368,6 +374,9 @@ def _linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any]
 # not make their own name look common. A person is approximated by the value of another column
 # (all mentions lacking it count as one).
 TF_PERSON_KEY = {"forename_surname": "dob", "phone": "forename_surname", "address_key": "forename_surname"}
+# Below this many people with a value, frequencies are noise (in a list of twenty, every name is
+# rare): the lookup stays empty and the level keeps its trained weight.
+TF_MIN_PEOPLE = 1000
 
 
 def _register_term_frequencies(con: duckdb.DuckDBPyConnection, db_api, linker, features: str, columns: Iterable[str]) -> None:
@@ -380,7 +389,8 @@ def _register_term_frequencies(con: duckdb.DuckDBPyConnection, db_api, linker, f
               SELECT {column}, count(DISTINCT {person}) + (count(*) FILTER (WHERE {person} IS NULL) > 0)::INT AS n
               FROM {features} WHERE {column} IS NOT NULL GROUP BY ALL
             )
-            SELECT {column}, n / sum(n) OVER () AS tf_{column} FROM people""")
+            SELECT {column}, n / sum(n) OVER () AS tf_{column} FROM people
+            QUALIFY sum(n) OVER () >= {TF_MIN_PEOPLE}""")
         linker.table_management.register_term_frequency_lookup(db_api.register(table), column)
 
 
@@ -393,13 +403,21 @@ def _tf_columns(settings: dict[str, Any]) -> list[str]:
     ]
 
 
+# Pairs that are almost surely one person, to estimate how many pairs match (the prior).
+DETERMINISTIC_RULES = (
+    'l."forename_surname" = r."forename_surname" AND l."dob" = r."dob"',
+    'l."pnc_id" = r."pnc_id" AND l."surname" = r."surname"',
+)
+DETERMINISTIC_RECALL = 0.5  # the share of true pairs those rules find (about half, on FEBRL and the estate)
+
+
 def train_person_model(
     mentions: Mentions,
     *,
     seed: int = 42,
     u_max_pairs: float = 1e6,
     em_max_pairs: float = 1e6,
-    recall_of_deterministic_rules: float = 0.5,
+    recall_of_deterministic_rules: float = DETERMINISTIC_RECALL,
     memory_limit: str = MEMORY_LIMIT,
 ) -> dict[str, Any]:
     """Train the person model on ``mentions`` (Arrow table, DuckDB relation or Parquet path).
@@ -419,9 +437,7 @@ def train_person_model(
         db_api, linker = _linker(con, "person_features", settings)
         _register_term_frequencies(con, db_api, linker, "person_features", _tf_columns(settings))
         linker.training.estimate_probability_two_random_records_match(
-            [block_on("forename", "surname", "dob"), "l.pnc_id = r.pnc_id AND l.surname = r.surname",
-             "l.phone = r.phone AND l.surname = r.surname"],
-            recall=recall_of_deterministic_rules,
+            list(DETERMINISTIC_RULES), recall=recall_of_deterministic_rules
         )
         linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
         for rule in (block_on("forename", "surname"), block_on("dob")):
@@ -439,6 +455,26 @@ def _with_floor_on_m(model: dict[str, Any]) -> dict[str, Any]:
             if level.get("m_probability") is not None and level["m_probability"] < M_FLOOR:
                 level["m_probability"] = M_FLOOR
     return model
+
+
+def estimate_prior(mentions: Mentions, model: dict[str, Any], recall: float = DETERMINISTIC_RECALL) -> float | None:
+    """The probability that two of ``mentions`` picked at random are one person, estimated from
+    the pairs ``DETERMINISTIC_RULES`` find, for scoring a list unlike the one the model was
+    trained on (it falls as lists grow); None when the rules find no pair."""
+    with _splink_connection() as con:
+        _load_mentions(con, "prior_mentions", mentions)
+        con.execute(f"CREATE TEMP TABLE prior_features AS {features_sql('prior_mentions')}")
+        rows = con.execute("SELECT count(*) FROM prior_features").fetchall()[0][0]
+        if rows < 2:
+            return None
+        pairs = " UNION ".join(
+            f"SELECT l.mention_id, r.mention_id FROM prior_features l JOIN prior_features r"
+            f" ON {rule} AND l.mention_id < r.mention_id" for rule in DETERMINISTIC_RULES
+        )
+        found = con.execute(f"SELECT count(*) FROM ({pairs})").fetchall()[0][0]
+    if not found:
+        return None
+    return min(0.5, found / recall / (rows * (rows - 1) / 2))
 
 
 def model_version(model: dict[str, Any]) -> str:
@@ -537,6 +573,7 @@ def predict_person_pairs(
     new_mentions: Mentions | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     *,
+    prior: float | None = None,
     memory_limit: str = MEMORY_LIMIT,
 ) -> pa.Table:
     """Score candidate pairs of person mentions with a trained model; keep those with
@@ -544,10 +581,13 @@ def predict_person_pairs(
 
     Without ``new_mentions``: every candidate pair among ``mentions``. With them: only pairs
     of a new mention with an existing one and pairs of new mentions; a mention in both is
-    taken as new. Term frequencies come from all the mentions given.
+    taken as new. Term frequencies come from all the mentions given. ``prior`` replaces the
+    model's probability that two records picked at random match (see ``estimate_prior``).
     """
     if not isinstance(model, dict):
         model = load_person_model(model)
+    if prior is not None:
+        model = {**model, "probability_two_random_records_match": prior}
     with _splink_connection(memory_limit) as con:
         _load_mentions(con, "existing_mentions", mentions)
         if new_mentions is None:
