@@ -39,11 +39,7 @@ from wmp_platform.identifiers import is_valid_cro, is_valid_pnc, normalise_cro, 
 from wmp_platform.ingest import connect
 from wmp_platform.matching.clusters import PERSON_SETTINGS, HubTables, Run, cluster_full
 from wmp_platform.matching.mentions import completed_names_sql
-from wmp_platform.matching.person_model import (
-    estimate_prior,
-    load_person_model,
-    predict_person_pairs,
-)
+from wmp_platform.matching.person_model import load_person_model, predict_person_pairs
 from wmp_platform.sql import quote, sql_literal
 
 HUB_MENTIONS = Path("hub") / "person_mentions.parquet"
@@ -262,10 +258,10 @@ def dedupe_list(path: Path, out: Path, *, mapping: Mapping[str, str] | None = No
     """Find the rows of ``path`` that are one person; write ``out`` with every input column,
     ``entity_id`` and ``match_probability``."""
     header, rows, columns, mentions = read_list(Path(path), mapping)
-    trained = _model(model, data_dir)
-    # the model's prior belongs to the data it was trained on; a list has its own
-    edges = predict_person_pairs(mentions, trained, threshold=min(threshold, PERSON_SETTINGS.review_threshold),
-                                 prior=estimate_prior(mentions, trained))
+    # the model's prior is kept: two rows need the evidence two hub records would need to be
+    # one person (a short list would give a higher prior, and merge namesakes who live together)
+    edges = predict_person_pairs(mentions, _model(model, data_dir),
+                                 threshold=min(threshold, PERSON_SETTINGS.review_threshold))
     ids = mentions.column("mention_id").to_pylist()
     clusters = _clusters(ids, edges)
     labels: dict[str, str] = {}

@@ -457,26 +457,6 @@ def _with_floor_on_m(model: dict[str, Any]) -> dict[str, Any]:
     return model
 
 
-def estimate_prior(mentions: Mentions, model: dict[str, Any], recall: float = DETERMINISTIC_RECALL) -> float | None:
-    """The probability that two of ``mentions`` picked at random are one person, estimated from
-    the pairs ``DETERMINISTIC_RULES`` find, for scoring a list unlike the one the model was
-    trained on (it falls as lists grow); None when the rules find no pair."""
-    with _splink_connection() as con:
-        _load_mentions(con, "prior_mentions", mentions)
-        con.execute(f"CREATE TEMP TABLE prior_features AS {features_sql('prior_mentions')}")
-        rows = con.execute("SELECT count(*) FROM prior_features").fetchall()[0][0]
-        if rows < 2:
-            return None
-        pairs = " UNION ".join(
-            f"SELECT l.mention_id, r.mention_id FROM prior_features l JOIN prior_features r"
-            f" ON {rule} AND l.mention_id < r.mention_id" for rule in DETERMINISTIC_RULES
-        )
-        found = con.execute(f"SELECT count(*) FROM ({pairs})").fetchall()[0][0]
-    if not found:
-        return None
-    return min(0.5, found / recall / (rows * (rows - 1) / 2))
-
-
 def model_version(model: dict[str, Any]) -> str:
     """A hash of the settings and trained parameters: equal models, equal versions."""
     canonical = json.dumps({k: v for k, v in model.items() if k != "linker_uid"}, sort_keys=True)
@@ -573,7 +553,6 @@ def predict_person_pairs(
     new_mentions: Mentions | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     *,
-    prior: float | None = None,
     memory_limit: str = MEMORY_LIMIT,
 ) -> pa.Table:
     """Score candidate pairs of person mentions with a trained model; keep those with
@@ -581,13 +560,10 @@ def predict_person_pairs(
 
     Without ``new_mentions``: every candidate pair among ``mentions``. With them: only pairs
     of a new mention with an existing one and pairs of new mentions; a mention in both is
-    taken as new. Term frequencies come from all the mentions given. ``prior`` replaces the
-    model's probability that two records picked at random match (see ``estimate_prior``).
+    taken as new. Term frequencies come from all the mentions given.
     """
     if not isinstance(model, dict):
         model = load_person_model(model)
-    if prior is not None:
-        model = {**model, "probability_two_random_records_match": prior}
     with _splink_connection(memory_limit) as con:
         _load_mentions(con, "existing_mentions", mentions)
         if new_mentions is None:
