@@ -201,6 +201,7 @@ def test_great_expectations_verdict_honours_the_failure_rate(staged, rules, layo
     pnc = [r for r in rules if r.name == "person_suspect_pnc_id_valid"]
     assert run_gate(staged, pnc, layout.lake, max_failure_rate=0.10).results[0].passed
     assert not run_gate(staged, pnc, layout.lake, max_failure_rate=0.05).results[0].passed
+    assert run_gate(staged, pnc, layout.lake, max_failure_rate=0.05, min_failing_rows=2).results[0].passed
 
 
 def test_an_empty_file_passes(staged, rules, layout, tmp_path):

@@ -230,6 +230,9 @@ class QualityPolicy(Strict):
     max_failure_rate: float = Field(
         default=0.05, description="An error rule failing on a larger share of rows fails its check and blocks downstream."
     )
+    min_failing_rows: int = Field(
+        default=10, description="Fewer failing rows never fail a rule: one typo in a 20-row partition is not a trend."
+    )
 
     @field_validator("max_failure_rate")
     @classmethod

@@ -323,7 +323,8 @@ def _apply_gate(con, candidates: str, feed: FeedDeclaration, rules: list[Rule], 
     con.execute(f"CREATE OR REPLACE TEMP VIEW candidates AS {candidates}")
     gate = run_gate(
         "candidates", rules, layout.lake, personal_columns=personal_columns(feed),
-        max_failure_rate=feed.quality.max_failure_rate, engine=engine, con=con,
+        max_failure_rate=feed.quality.max_failure_rate, min_failing_rows=feed.quality.min_failing_rows,
+        engine=engine, con=con,
     )
     errors = [r.name for r in rules if r.severity == "error"]
     if gate.failures.num_rows and errors:

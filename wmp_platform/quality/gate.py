@@ -108,12 +108,14 @@ def run_gate(
     sample_size: int = 5,
     personal_columns: Collection[str] = (),
     max_failure_rate: float = 0.0,
+    min_failing_rows: int = 1,
     engine: Engine = "great_expectations",
     con=None,
 ) -> GateResult:
     """Evaluate the rules over ``rows``: a Parquet file, or the name of a table or view in ``con``.
 
-    A rule passes when at most ``max_failure_rate`` of the rows it checks break it. A reference
+    A rule passes when at most ``max_failure_rate`` of the rows it checks break it, or fewer
+    than ``min_failing_rows`` do. A reference
     to another feed is checked against that feed's staged files under ``lake_dir`` and skipped
     while it has none. For uniqueness the first copy of each value (lowest source file and row
     number) passes, so quarantining the failures keeps exactly one. The sample masks the values
@@ -121,7 +123,8 @@ def run_gate(
     """
     if con is None:
         with connect() as con:
-            return run_gate(rows, rules, lake_dir, sample_size, personal_columns, max_failure_rate, engine, con)
+            return run_gate(rows, rules, lake_dir, sample_size, personal_columns, max_failure_rate, min_failing_rows,
+                            engine, con)
     source = f"read_parquet({sql_literal(str(rows))})" if isinstance(rows, Path) else quote(rows)
     resolved = {rule.name: _resolve(rule, lake_dir) for rule in rules}
     to_run = [(rule, kwargs) for rule, (kwargs, skipped) in zip(rules, resolved.values()) if not skipped]
@@ -145,7 +148,8 @@ def run_gate(
             continue
         masked = rule.column in personal_columns and rule.column not in INDEX_COLUMNS
         results.append(RuleResult(
-            rule, rows_checked=count, rows_failing=failing.get(rule.name, 0), passed=verdicts[rule.name],
+            rule, rows_checked=count, rows_failing=failing.get(rule.name, 0),
+            passed=verdicts[rule.name] or failing.get(rule.name, 0) < min_failing_rows,
             sample=_sample(con, source, failures, rule, sample_size, masked) if failing.get(rule.name) else [],
         ))
     return GateResult(count, results, failures)
