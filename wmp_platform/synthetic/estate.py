@@ -21,7 +21,7 @@ from wmp_platform.declarations import FeedDeclaration, load_declarations
 from wmp_platform.landing import file_name_regex
 from wmp_platform.synthetic.days import days_from
 from wmp_platform.synthetic.feeds import FEEDS, Feed
-from wmp_platform.synthetic.ground_truth import MentionWriter, merge_mentions, write_population
+from wmp_platform.synthetic.ground_truth import FACTS, MentionWriter, merge_mentions, write_population
 from wmp_platform.synthetic.population import Population, PopulationSize, build_population
 from wmp_platform.synthetic.roster import Roster
 from wmp_platform.synthetic.sampling import rng_for
@@ -151,7 +151,8 @@ def _write_feeds(job: _Job, names: list[str]) -> dict[str, tuple[int, list[Path]
         declaration = job.declarations[name]
         feed = FEEDS[name](declaration, job.population, roster)
         landing = LandingWriter(job.root / "landing")
-        mentions = MentionWriter(_part_folder(job.root, name))
+        facts = job.root / "ground_truth" / "facts" / f"{name}.parquet" if name in FACTS else None
+        mentions = MentionWriter(_part_folder(job.root, name), facts, FACTS.get(name))
         rows = 0
         try:
             for day in calendar[:1] if declaration.partitioning == "none" else calendar:

@@ -1,6 +1,7 @@
 """Ground truth: which true person, vehicle and place each landing record mentions, and their
-true attributes. Written under ground_truth/, apart from the landing files, for scoring
-matching and search; nothing in the pipeline may read it.
+true attributes; for the events that KPIs count, the true facts (times, grades, codes). Written
+under ground_truth/, apart from the landing files, for scoring matching, search and the marts;
+nothing in the pipeline may read it.
 
 Each feed's mentions are written to a part folder of their own while feeds are generated (in
 parallel, perhaps), then merged in feed order, so the result does not depend on how the work
@@ -20,15 +21,31 @@ from wmp_platform.synthetic.population import Population
 
 KINDS = {"person": "persons", "vehicle": "vehicles", "location": "locations"}
 
+_INSTANT = pa.timestamp("s", tz="UTC")
+# The true facts of each record of these feeds, in ground_truth/facts/<feed>.parquet keyed by
+# record_key: what tests compute the KPI marts' figures from, independently of the pipeline.
+FACTS: dict[str, pa.Schema] = {
+    "crime": pa.schema([("hocr_code", pa.string()), ("crime_category", pa.string()), ("occurred_at", _INSTANT),
+                        ("outcome", pa.string())]),
+    "incidents": pa.schema([("channel", pa.string()), ("grade", pa.int8()), ("received_at", _INSTANT),
+                            ("answered_at", _INSTANT), ("dispatched_at", _INSTANT), ("arrived_at", _INSTANT),
+                            ("closed_at", _INSTANT)]),
+    "duty_roster": pa.schema([("duty_date", pa.date32()), ("lpa", pa.string()), ("duty_status", pa.string()),
+                              ("shift_start", _INSTANT), ("shift_end", _INSTANT)]),
+}
+
 
 def _schema(kind: str) -> pa.Schema:
     return pa.schema([(name, pa.string()) for name in ("feed", "record_key", "role", f"{kind}_id")])
 
 
 class MentionWriter:
-    """Collects mentions record by record; each flush writes them as one row group per kind."""
+    """Collects mentions record by record; each flush writes them as one row group per kind.
 
-    def __init__(self, folder: Path):
+    With facts_file, the records' facts (a feed of FACTS) are written there too.
+    """
+
+    def __init__(self, folder: Path, facts_file: Path | None = None, facts_schema: pa.Schema | None = None):
         folder.mkdir(parents=True, exist_ok=True)
         self._keys: dict[str, list[str]] = {kind: [] for kind in KINDS}
         self._roles: dict[str, list[str]] = {kind: [] for kind in KINDS}
@@ -36,6 +53,12 @@ class MentionWriter:
         self._feed = ""
         self._writers = {kind: pq.ParquetWriter(folder / f"{name}.parquet", _schema(kind), compression="zstd")
                          for kind, name in KINDS.items()}
+        self._facts: list[dict] = []
+        self._facts_writer = None
+        if facts_file is not None:
+            facts_file.parent.mkdir(parents=True, exist_ok=True)
+            schema = pa.schema([("record_key", pa.string()), *facts_schema])
+            self._facts_writer = pq.ParquetWriter(facts_file, schema, compression="zstd")
 
     def add(self, feed: str, primary_key: list[str], records: list[Record]) -> None:
         """The mentions of each record, keyed by its primary-key values joined with '|'."""
@@ -46,6 +69,8 @@ class MentionWriter:
         for record in records:
             row = record.row
             key = row[single] if single else "|".join(row[k] for k in primary_key)
+            if self._facts_writer is not None:
+                self._facts.append({"record_key": key, **record.facts})
             for kind, role, entity in record.mentions:
                 keys[kind].append(key)
                 roles[kind].append(role)
@@ -61,11 +86,17 @@ class MentionWriter:
                 keys.clear()
                 self._roles[kind].clear()
                 self._ids[kind].clear()
+        if self._facts:
+            writer = self._facts_writer
+            writer.write_table(pa.Table.from_pylist(self._facts, schema=writer.schema))
+            self._facts.clear()
 
     def close(self) -> None:
         self.flush()
         for writer in self._writers.values():
             writer.close()
+        if self._facts_writer is not None:
+            self._facts_writer.close()
 
 
 def merge_mentions(parts: list[Path], folder: Path) -> None:

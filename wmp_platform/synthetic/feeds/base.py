@@ -29,10 +29,12 @@ Mention = tuple[str, str, str]  # entity kind (person, vehicle, location), role,
 
 @dataclass(slots=True)
 class Record:
-    """One rendered record and the true entities it mentions, by role."""
+    """One rendered record, the true entities it mentions, by role, and for feeds with ground-truth
+    facts (ground_truth.FACTS) the true values behind it."""
 
     row: Row
     mentions: list[Mention]
+    facts: dict[str, object] | None = None
 
 
 def person(role: str, who: Person) -> Mention:

@@ -133,4 +133,6 @@ class CrimeFeed(Feed):
             row.update(suspect_surname=upper(view.surname), suspect_forename=view.forename, suspect_dob=view.dob,
                        suspect_sex=_SEX[view.sex], suspect_pnc_id=view.pnc_id)
             mentions.append(person("suspect", suspect))
-        return Record(row, mentions)
+        facts = {"hocr_code": case.offence.code, "crime_category": case.offence.category,
+                 "occurred_at": case.occurred, "outcome": case.outcome}
+        return Record(row, mentions, facts)

@@ -34,4 +34,6 @@ class DutyRosterFeed(Feed):
             shift_end=case.end,
             duty_status=case.status,
         )
-        return Record(row, [person("officer", officer.person)])
+        facts = {"duty_date": day.date, "lpa": officer.lpa, "duty_status": case.status,
+                 "shift_start": case.start, "shift_end": case.end}
+        return Record(row, [person("officer", officer.person)], facts)

@@ -137,7 +137,10 @@ class IncidentsFeed(Feed):
             row.update(caller_name=name, caller_phone=phone)
             if phone or name != ANONYMOUS:
                 mentions.append(person("caller", case.caller))
-        return Record(row, mentions)
+        facts = {"channel": case.channel, "grade": case.grade, "received_at": case.received,
+                 "answered_at": case.answered, "dispatched_at": case.dispatched, "arrived_at": case.arrived,
+                 "closed_at": case.closed}
+        return Record(row, mentions, facts)
 
     def _caller(self, rng: random.Random, caller: Person) -> tuple[str | None, str | None]:
         """The caller's name as a call handler types it, and the number they called from."""
