@@ -57,8 +57,8 @@ class MentionWriter:
         self._facts_writer = None
         if facts_file is not None:
             facts_file.parent.mkdir(parents=True, exist_ok=True)
-            schema = pa.schema([("record_key", pa.string()), *facts_schema])
-            self._facts_writer = pq.ParquetWriter(facts_file, schema, compression="zstd")
+            self._facts_schema = pa.schema([("record_key", pa.string()), *facts_schema])
+            self._facts_writer = pq.ParquetWriter(facts_file, self._facts_schema, compression="zstd")
 
     def add(self, feed: str, primary_key: list[str], records: list[Record]) -> None:
         """The mentions of each record, keyed by its primary-key values joined with '|'."""
@@ -87,8 +87,7 @@ class MentionWriter:
                 self._roles[kind].clear()
                 self._ids[kind].clear()
         if self._facts:
-            writer = self._facts_writer
-            writer.write_table(pa.Table.from_pylist(self._facts, schema=writer.schema))
+            self._facts_writer.write_table(pa.Table.from_pylist(self._facts, schema=self._facts_schema))
             self._facts.clear()
 
     def close(self) -> None:
