@@ -24,6 +24,7 @@ from wmp_platform.matching.person_model import (
     COMPARISONS,
     load_person_model,
     model_version,
+    person_features,
     person_model_charts,
     predict_person_pairs,
     save_person_model,
@@ -221,7 +222,10 @@ def test_a_saved_model_predicts_exactly_as_the_trained_one(estate, model, tmp_pa
     version = save_person_model(model, path)
     loaded = load_person_model(path)
     assert model_version(loaded) == version == model_version(model)
-    assert predict_person_pairs(mentions, path).equals(predict_person_pairs(mentions, model))
+    edges = predict_person_pairs(mentions, model)
+    assert predict_person_pairs(mentions, path).equals(edges)
+    # a hub keeps its mentions' features and scores from them alike
+    assert predict_person_pairs(person_features(mentions), path).equals(edges)
     charts = person_model_charts(loaded)
     assert set(charts) == {"match_weights", "m_u_parameters"}
     assert all("vega-lite" in chart["$schema"] and chart["data"]["values"] for chart in charts.values())

@@ -111,18 +111,21 @@ def _expanded_address(address: str) -> str:
 
 
 def features_sql(mentions: str) -> str:
-    """SELECT of the matching features of every person mention in the table ``mentions`` that has
-    something to match on (a mention with only a collar number is linked by that alone)."""
+    """SELECT of the matching features of every person mention in the relation ``mentions``
+    (``comparable`` is false for one with nothing Splink compares: a collar number alone)."""
     tokens = _expanded_address("m.address")
     numbers = f"list_filter({tokens}, lambda t: regexp_full_match(t, '[0-9]+[A-Z]?'))"
     sub_building = "[" + ", ".join(map(sql_literal, SUB_BUILDING_WORDS)) + "]"
     words = f"list_filter({tokens}, lambda t: NOT regexp_full_match(t, '[0-9]+[A-Z]?') AND NOT list_contains({sub_building}, t))"
     postcode = "nullif(upper(trim(m.postcode)), '')"
     street_key = f"nullif(trim(array_to_string({numbers}, ' ') || ' ' || array_to_string({words}[1:2], ' ')), '')"
-    identifiers = " OR ".join(f"m.{c} IS NOT NULL" for c in (*IDENTIFIERS, "phone", "dob", "forename", "surname", "address", "postcode"))
+    comparable = " OR ".join(f"m.{c} IS NOT NULL" for c in (*IDENTIFIERS, "phone", "dob", "forename", "surname", "address", "postcode"))
     return f"""
 SELECT
   m.mention_id,
+  m.partition,
+  nullif(trim(m.collar_number), '') AS collar_number,
+  coalesce({comparable}, false) AS comparable,
   {_key('m.forename')} AS forename,
   {_key("split_part(trim(m.middle_names), ' ', 1)")} AS middle_name,
   {_key('m.surname')} AS surname,
@@ -145,8 +148,14 @@ SELECT
   nullif(upper(trim(m.cro_number)), '') AS cro_number,
   nullif(upper(replace(m.ni_number, ' ', '')), '') AS ni_number
 FROM {mentions} AS m
-LEFT JOIN forename_roots AS v ON v.forename = {_key('m.forename')}
-WHERE {identifiers}"""
+LEFT JOIN forename_roots AS v ON v.forename = {_key('m.forename')}"""
+
+
+FEATURE_COLUMNS = frozenset((
+    "mention_id", "partition", "collar_number", "comparable", "forename", "middle_name", "surname", "forename_surname",
+    "surname_parts", "forename_roots", "dob", "dob_text", "sex", "street_key", "address_numbers", "address_words",
+    "address_word_list", "postcode", "postcode_sector", "address_key", "phone", "pnc_id", "cro_number", "ni_number",
+))
 
 
 # --- the model's settings -----------------------------------------------------------
@@ -343,24 +352,41 @@ def _splink_connection(memory_limit: str = MEMORY_LIMIT):
         con.close()
 
 
-def _load_mentions(con: duckdb.DuckDBPyConnection, name: str, mentions: Mentions) -> None:
-    """Make ``mentions`` a view ``name`` with mention_id, partition and every person attribute
-    (missing ones as NULL)."""
-    source = f"{name}__source"
+def _register_source(con: duckdb.DuckDBPyConnection, name: str, mentions: Mentions) -> set[str]:
     if isinstance(mentions, (str, Path)):
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {source} AS SELECT * FROM read_parquet({sql_literal(str(mentions))})")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet({sql_literal(str(mentions))})")
     elif isinstance(mentions, duckdb.DuckDBPyRelation):
-        con.register(source, mentions.to_arrow_table())
+        con.register(name, mentions.to_arrow_table())
     else:
-        con.register(source, mentions)
-    present = {row[0] for row in con.execute(f"DESCRIBE {source}").fetchall()}
+        con.register(name, mentions)
+    return {row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()}
+
+
+def _load_features(con: duckdb.DuckDBPyConnection, name: str, mentions: Mentions) -> None:
+    """A table ``name`` of the features of ``mentions``: person mentions (any attribute may be
+    missing), or features ``person_features`` made earlier, taken as they are."""
+    source = f"{name}__source"
+    present = _register_source(con, source, mentions)
     if "mention_id" not in present:
         raise ValueError(f"person mentions need a mention_id column; got {sorted(present)}")
+    if FEATURE_COLUMNS <= present:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(sorted(FEATURE_COLUMNS))} FROM {source}")
+        return
     columns = ", ".join(
         quote(a) if a in present else f"CAST(NULL AS {attribute_type(a)}) AS {quote(a)}"
         for a in ("partition", *PERSON_ATTRIBUTES)
     )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT mention_id, {columns} FROM {source}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name}__mentions AS SELECT mention_id, {columns} FROM {source}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {features_sql(f'{name}__mentions')}")
+
+
+def person_features(mentions: Mentions, *, memory_limit: str = MEMORY_LIMIT) -> pa.Table:
+    """The matching features of person mentions. A hub can keep them beside its mentions and pass
+    them to ``predict_person_pairs`` instead of the mentions, so linking a new partition does not
+    recompute them for every existing mention."""
+    with _splink_connection(memory_limit) as con:
+        _load_features(con, "features", mentions)
+        return con.sql("SELECT * FROM features ORDER BY mention_id").to_arrow_table()
 
 
 def _linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any]):
@@ -431,8 +457,8 @@ def train_person_model(
     from splink import block_on
 
     with _splink_connection(memory_limit) as con:
-        _load_mentions(con, "person_mentions", mentions)
-        con.execute(f"CREATE TEMP TABLE person_features AS {features_sql('person_mentions')}")
+        _load_features(con, "features_all", mentions)
+        con.execute("CREATE TEMP VIEW person_features AS SELECT * FROM features_all WHERE comparable")
         settings = person_settings()
         db_api, linker = _linker(con, "person_features", settings)
         _register_term_frequencies(con, db_api, linker, "person_features", _tf_columns(settings))
@@ -535,11 +561,11 @@ def _collar_edges_sql(new: str | None) -> str:
     mention of a known number is an existing one)."""
     evidence = (f"[{{'comparison': 'collar_number', 'level': 'same collar number (force-issued)',"
                 f" 'match_weight': {DETERMINISTIC_WEIGHT}}}]")
-    scope = "all_mentions" if new is None else "new_mentions"
+    scope = "features_all" if new is None else new
     return f"""
 WITH anchors AS (
   SELECT collar_number, arg_min(mention_id, (partition, mention_id)) AS anchor
-  FROM all_mentions WHERE collar_number IS NOT NULL GROUP BY ALL
+  FROM features_all WHERE collar_number IS NOT NULL GROUP BY ALL
 )
 SELECT least(m.mention_id, a.anchor) AS mention_id_l, greatest(m.mention_id, a.anchor) AS mention_id_r,
        1.0 AS match_probability, {DETERMINISTIC_WEIGHT} AS match_weight, {evidence} AS evidence
@@ -556,7 +582,8 @@ def predict_person_pairs(
     memory_limit: str = MEMORY_LIMIT,
 ) -> pa.Table:
     """Score candidate pairs of person mentions with a trained model; keep those with
-    ``match_probability >= threshold`` as edges (``EDGE_SCHEMA``), ordered by the pair.
+    ``match_probability >= threshold`` as edges (``EDGE_SCHEMA``), one a pair, ordered by the pair.
+    ``mentions`` (and ``new_mentions``) may be mentions or their ``person_features``.
 
     Without ``new_mentions``: every candidate pair among ``mentions``. With them: only pairs
     of a new mention with an existing one and pairs of new mentions; a mention in both is
@@ -565,44 +592,66 @@ def predict_person_pairs(
     if not isinstance(model, dict):
         model = load_person_model(model)
     with _splink_connection(memory_limit) as con:
-        _load_mentions(con, "existing_mentions", mentions)
+        _load_features(con, "features_existing", mentions)
         if new_mentions is None:
-            con.execute("CREATE TEMP VIEW all_mentions AS SELECT * FROM existing_mentions")
+            con.execute("CREATE TEMP VIEW features_all AS SELECT * FROM features_existing")
         else:
-            _load_mentions(con, "new_mentions", new_mentions)
+            _load_features(con, "features_new", new_mentions)
             con.execute("""
-                CREATE TEMP VIEW all_mentions AS
-                SELECT * FROM existing_mentions WHERE mention_id NOT IN (SELECT mention_id FROM new_mentions)
-                UNION ALL SELECT * FROM new_mentions""")
-        con.execute(f"CREATE TEMP TABLE features_all AS {features_sql('all_mentions')}")
-        db_api, linker = _linker(con, "features_all", model)
-        _register_term_frequencies(con, db_api, linker, "features_all", _tf_columns(model))
+                CREATE TEMP VIEW features_all AS
+                SELECT * FROM features_existing ANTI JOIN features_new USING (mention_id)
+                UNION ALL BY NAME SELECT * FROM features_new""")
+        con.execute("CREATE TEMP VIEW comparable_all AS SELECT * FROM features_all WHERE comparable")
+        db_api, linker = _linker(con, "comparable_all", model)
+        _register_term_frequencies(con, db_api, linker, "comparable_all", _tf_columns(model))
         if new_mentions is None:
             scored = [linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")]
         else:
-            con.execute("CREATE TEMP TABLE new_ids AS SELECT mention_id FROM new_mentions")
-            con.execute("CREATE TEMP TABLE features_new AS SELECT * FROM features_all SEMI JOIN new_ids USING (mention_id)")
-            con.execute("CREATE TEMP TABLE features_old AS SELECT * FROM features_all ANTI JOIN new_ids USING (mention_id)")
-            new, old = db_api.register("features_new"), db_api.register("features_old")
+            # only existing mentions that share a blocking key with a new one can pair with it:
+            # scoring the rest of a large hub would only be thrown away
+            candidates = " UNION ".join(
+                f"SELECT l.mention_id FROM features_existing l SEMI JOIN features_new r ON {rule}"
+                for rule in BLOCKING_RULES)
+            con.execute(f"""
+                CREATE TEMP TABLE features_old AS
+                SELECT * FROM features_existing
+                WHERE comparable AND mention_id IN ({candidates}) AND mention_id NOT IN (SELECT mention_id FROM features_new)""")
+            con.execute("CREATE TEMP TABLE comparable_new AS SELECT * FROM features_new WHERE comparable")
+            new, old = db_api.register("comparable_new"), db_api.register("features_old")
             scored = [
                 linker.inference.predict_between(old, new, threshold_match_probability=threshold, warning_mode="never"),
                 linker.inference.predict_within(new, threshold_match_probability=threshold, warning_mode="never"),
             ]
         parts = [_edges_from_predictions(con, s.physical_name, model) for s in scored]
-        parts.append(_collar_edges_sql(None if new_mentions is None else "new_mentions"))
+        parts.append(_collar_edges_sql(None if new_mentions is None else "features_new"))
         query = "\nUNION ALL\n".join(f"SELECT * FROM ({part})" for part in parts)
-        return con.sql(
-            f"SELECT * FROM ({query}) WHERE match_probability >= {threshold!r} ORDER BY mention_id_l, mention_id_r"
-        ).to_arrow_table().cast(EDGE_SCHEMA)
+        # one edge a pair: officers on the roster are scored by name too; their collar number wins
+        return con.sql(f"""
+            SELECT * FROM ({query}) WHERE match_probability >= {threshold!r}
+            QUALIFY row_number() OVER (PARTITION BY mention_id_l, mention_id_r ORDER BY match_weight DESC) = 1
+            ORDER BY mention_id_l, mention_id_r""").to_arrow_table().cast(EDGE_SCHEMA)
+
+
+def candidate_pairs(mentions: Mentions, *, memory_limit: str = MEMORY_LIMIT) -> int:
+    """How many pairs the blocking rules make of ``mentions`` (each pair once): what a full
+    prediction scores."""
+    from splink import DuckDBAPI
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    with _splink_connection(memory_limit) as con:
+        _load_features(con, "features", mentions)
+        con.execute("CREATE TEMP TABLE counted_features AS SELECT * FROM features WHERE comparable")
+        counts = count_comparisons_from_blocking_rules(
+            DuckDBAPI(connection=con).register("counted_features"), blocking_rules=list(BLOCKING_RULES),
+            link_type="dedupe_only", unique_id_column_name="mention_id", record_sample_proportion=1.0)
+        return int(counts[-1]["cumulative_comparison_count"])
 
 
 def person_model_charts(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Splink's parameter charts for the model as Vega-Lite specifications (embeddable as JSON
     metadata, or rendered by any Vega-Lite viewer): ``match_weights`` and ``m_u_parameters``."""
     with _splink_connection() as con:
-        con.execute("CREATE TEMP VIEW no_mentions AS SELECT CAST(NULL AS VARCHAR) AS mention_id WHERE false")
-        _load_mentions(con, "empty_mentions", con.sql("SELECT * FROM no_mentions"))
-        con.execute(f"CREATE TEMP TABLE empty_features AS {features_sql('empty_mentions')}")
+        _load_features(con, "empty_features", con.sql("SELECT CAST(NULL AS VARCHAR) AS mention_id WHERE false"))
         _, linker = _linker(con, "empty_features", model)
         return {
             "match_weights": linker.visualisations.match_weights_chart().chart_dict,
