@@ -6,13 +6,15 @@ import dagster as dg
 from wmp_platform.components import SourceFeedComponent
 
 from sensors.alerts import run_failure_alerts
-from sensors.automation import mart_refresh_condition
+from sensors.automation import mart_automation_sensor, mart_refresh_condition
 from sensors.landing import feed_targets, landing_sensor
 from sensors.schedules import ingest_schedule, merge_cycle_schedule, nightly_rebuild_schedule
 from sensors.settings import RefreshSettings
 
-__all__ = ["operations_definitions", "mart_refresh_condition", "merge_cycle_schedule", "nightly_rebuild_schedule",
-           "RefreshSettings"]
+__all__ = [
+    "RefreshSettings", "mart_automation_sensor", "mart_refresh_condition", "merge_cycle_schedule",
+    "nightly_rebuild_schedule", "operations_definitions",
+]
 
 
 def operations_definitions(platform: dg.Definitions, settings: RefreshSettings | None = None) -> dg.Definitions:

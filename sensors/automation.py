@@ -11,3 +11,15 @@ def mart_refresh_condition() -> dg.AutomationCondition:
     return (dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()).with_label(
         "after an upstream update whose blocking checks passed"
     )
+
+
+def mart_automation_sensor(selection: dg.AssetSelection, name: str = "marts_automation") -> dg.AutomationConditionSensorDefinition:
+    """Evaluates the selection's automation conditions (the marts') every 30 seconds, on from the
+    start: Dagster's default automation sensor is created stopped."""
+    return dg.AutomationConditionSensorDefinition(
+        name,
+        target=selection,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=30,
+        description="Refreshes the marts after a merge whose blocking checks passed.",
+    )

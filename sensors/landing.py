@@ -3,9 +3,11 @@ raw and staged assets for the partitions they belong to.
 
 One sensor looks at every folder. With 80 feeds, one sensor per feed would be 80 ticks per
 interval, each a call into the code server and a tick record in the instance, to read
-folders that are nearly always unchanged; one tick that lists 80 folders costs a few
-milliseconds (benchmarks/landing_sensor.py). Runs stay per feed: each request selects one
-feed's assets, so feeds never wait for each other and a failure names its feed.
+folders that are nearly always unchanged. The listing costs the same either way (one stat
+per file: 0.8 s a tick for 80 folders holding a year of daily files, benchmarks/
+landing_sensor.py); one sensor pays Dagster's cost per tick once, not 80 times. Runs stay
+per feed: each request selects one feed's assets, so feeds never wait for each other and a
+failure names its feed.
 """
 
 from collections.abc import Sequence

@@ -14,7 +14,8 @@ from dagster.components import build_defs_for_component
 from code_location import code_location, empty_data_folder, execute
 from conftest import FIXTURES
 from resources import LakeResource
-from sensors import RefreshSettings, mart_refresh_condition, merge_cycle_schedule, nightly_rebuild_schedule
+from sensors import (RefreshSettings, mart_automation_sensor, mart_refresh_condition, merge_cycle_schedule,
+                     nightly_rebuild_schedule)
 from sensors.schedules import CHANGED_TAG, REFRESH_TAG
 from wmp_platform.components import SourceFeedComponent
 from wmp_platform.synthetic import generate_estate
@@ -118,6 +119,7 @@ def stand_in(layout, court_results):
     rebuild = nightly_rebuild_schedule(dg.AssetSelection.assets(ENTITIES), "0 2 * * *")
     return dg.Definitions.merge(feed, dg.Definitions(
         assets=[person, person_summary], schedules=[cycle, rebuild],
+        sensors=[mart_automation_sensor(dg.AssetSelection.assets(MART))],
         resources={"lake": LakeResource(data_dir=str(layout.root))}))
 
 
@@ -175,6 +177,9 @@ def test_marts_refresh_after_a_merge_only_when_its_blocking_checks_passed(stand_
                                                    cursor=cursor)
         return result.get_requested_partitions(MART) != set(), result.cursor
 
+    sensor = stand_in.resolve_sensor_def("marts_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.asset_selection.resolve(stand_in.resolve_asset_graph()) == {MART}
     wanted, cursor = requested(None)
     assert not wanted  # nothing merged yet
 

@@ -221,16 +221,20 @@ def folder_key(folder: str, feeds: Sequence[FeedDeclaration]) -> str:
 
 @dataclass(frozen=True)
 class _Entry:
-    path: Path
+    location: str  # the full path, as listed
     name: str  # relative to the landing folder
     changed_ns: int
     size: int
     is_dir: bool
 
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
 
-def _entries(folder: Path, landing: Path) -> list[_Entry]:
+
+def _entries(folder: Path, prefix: str) -> list[_Entry]:
     """The folder's entries with their change times, oldest first; hidden names (a sender's
-    temporary files by convention) are not listed."""
+    temporary files by convention) are not listed. Plain strings: a tick lists every file."""
     found = []
     try:
         scan = os.scandir(folder)
@@ -244,10 +248,9 @@ def _entries(folder: Path, landing: Path) -> list[_Entry]:
                 status = entry.stat()
             except FileNotFoundError:  # removed while listing
                 continue
-            path = Path(entry.path)
-            found.append(_Entry(path, path.relative_to(landing).as_posix(), status.st_ctime_ns, status.st_size,
-                                entry.is_dir()))
-    return sorted(found, key=lambda e: (e.changed_ns, e.name))
+            found.append(_Entry(entry.path, prefix + entry.name, status.st_ctime_ns, status.st_size, entry.is_dir()))
+    found.sort(key=lambda e: (e.changed_ns, e.name))
+    return found
 
 
 def _folder_problem(entry: _Entry, folder: str, readers: Sequence[FeedDeclaration]) -> LandingProblem | None:
@@ -317,7 +320,7 @@ def scan_landing(
     readers: dict[str, list[FeedDeclaration]] = {}
     for feed in feeds:
         readers.setdefault(feed.landing_folder, []).append(feed)
-    folders = {ROOT: []} | {entry.name: readers.get(entry.name, []) for entry in _entries(layout.landing, layout.landing)
+    folders = {ROOT: []} | {entry.name: readers.get(entry.name, []) for entry in _entries(layout.landing, "")
                             if entry.is_dir}
     for folder in readers:
         folders.setdefault(folder, readers[folder])
@@ -329,7 +332,7 @@ def scan_landing(
         key = folder_key(folder, folder_readers)
         mark = cursor.folders.get(key)
         path = layout.landing if folder == ROOT else layout.feed_landing(folder)
-        entries = _entries(path, layout.landing)
+        entries = _entries(path, "" if folder == ROOT else f"{folder}/")
         if folder == ROOT:
             entries = [e for e in entries if not e.is_dir]  # the folders are looked at on their own
         seen_until, deferred_here, hashed = cutoff, set(), 0
