@@ -47,6 +47,11 @@ class DataLayout:
         return self.root / "dagster"
 
     @property
+    def reports(self) -> Path:
+        """Generated reports: the KPI report (HTML) and its charts (SVG)."""
+        return self.root / "reports"
+
+    @property
     def alerts(self) -> Path:
         """The alerts table: run failures and unloadable landing files, JSON Lines per month."""
         return self.root / "alerts"
