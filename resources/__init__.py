@@ -7,6 +7,10 @@ import dagster as dg
 
 from wmp_platform.storage import DataLayout, default_data_dir
 
+WAREHOUSE_POOL = "warehouse"  # one writer at a time on the DuckDB warehouse file
+# every asset that writes the warehouse file
+WAREHOUSE_WRITER = dict(kinds={"duckdb"}, owners=["team:platform"], pool=WAREHOUSE_POOL)
+
 
 class LakeResource(dg.ConfigurableResource):
     """The platform's data folder: landing files, the Parquet lake and the DuckDB warehouse."""

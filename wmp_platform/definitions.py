@@ -5,15 +5,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from resources import LakeResource, platform_resources
+from resources import WAREHOUSE_WRITER, LakeResource, platform_resources
 from sensors import operations_definitions
 from wmp_platform.marts import build_mart
 from wmp_platform.warehouse import open_warehouse, register_lake_views, row_counts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-WAREHOUSE_POOL = "warehouse"  # one writer at a time on the DuckDB warehouse file
-# every asset that writes the warehouse file
-WAREHOUSE_WRITER = dict(kinds={"duckdb"}, owners=["team:platform"], pool=WAREHOUSE_POOL)
 
 
 def warehouse_feeds_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
