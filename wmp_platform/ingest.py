@@ -266,8 +266,8 @@ def stage(
     )
     staged_path = layout.partition_file(feed.name, "staged", partition)
     with connect() as con:
-        con.execute(f"CREATE TEMP TABLE checked AS {staging_sql(feed, str(raw_path))}")
-        gate = _apply_gate(con, staged, feed, rules, layout, gate_engine) if rules else None
+        con.execute(f"CREATE TEMP TABLE checked AS {_gated_sql(feed, str(raw_path), rules, layout)}")
+        gate = _run_gate(con, feed, rules, layout, gate_engine) if rules else None
         if gate:
             results = gate_results_table(feed.name, partition, gate)
             _write_parquet_atomically(
@@ -316,30 +316,40 @@ GATE_RESULTS_SCHEMA = pa.schema([
 ])
 
 
-def _apply_gate(con, candidates: str, feed: FeedDeclaration, rules: list[Rule], layout: DataLayout, engine: str):
-    """Run the quality gate on the rows about to be staged; add each error rule a row broke to its issues."""
+TYPED = "_typed"  # the row has no typing issue: the quality gate's rules apply to it
+
+
+def _gated_sql(feed: FeedDeclaration, raw_path: str, rules: list[Rule] | None, layout: DataLayout) -> str:
+    """The staging query with the quality gate in the same pass: the rules each typed row breaks
+    (``_failed_rules``), and each error rule broken added to the row's issues."""
+    from wmp_platform.quality.gate import FAILED_RULES, GateError, failed_rules_sql, resolve_rules
+
+    to_run = resolve_rules(rules, layout.lake)[0] if rules else []
+    staged_columns = {RECORD_KEY, *LINEAGE, *(c.name for c in feed.columns), *(c for c, _, _ in feed.pole.pole_columns())}
+    for rule, _ in to_run:
+        if rule.column not in staged_columns:
+            raise GateError(f"feed {feed.name!r}, rule {rule.name!r}: the staged rows have no column {rule.column!r}")
+    errors = "[" + ", ".join(sql_literal(rule.name) for rule, _ in to_run if rule.severity == "error") + "]::VARCHAR[]"
+    return f"""
+SELECT * EXCLUDE ({ISSUES}), list_concat({ISSUES}, list_transform(
+           list_filter({FAILED_RULES}, lambda name: list_contains({errors}, name)),
+           lambda name: name || ': broke quality rule')) AS {ISSUES}
+FROM (
+    SELECT *, CASE WHEN {TYPED} THEN {failed_rules_sql(to_run, TYPED)} ELSE []::VARCHAR[] END AS {FAILED_RULES}
+    FROM (SELECT *, len({ISSUES}) = 0 AS {TYPED} FROM ({staging_sql(feed, raw_path)}))
+)"""
+
+
+def _run_gate(con, feed: FeedDeclaration, rules: list[Rule], layout: DataLayout, engine: str):
+    """The quality gate's results over the typed rows, whose failing rules staging flagged."""
     from wmp_platform.quality import personal_columns, run_gate
 
-    con.execute(f"CREATE OR REPLACE TEMP VIEW candidates AS {candidates}")
-    gate = run_gate(
+    con.execute(f"CREATE OR REPLACE TEMP VIEW candidates AS SELECT * FROM checked WHERE {TYPED}")
+    return run_gate(
         "candidates", rules, layout.lake, personal_columns=personal_columns(feed),
         max_failure_rate=feed.quality.max_failure_rate, min_failing_rows=feed.quality.min_failing_rows,
-        engine=engine, con=con,
+        engine=engine, con=con, flagged=True,
     )
-    errors = [r.name for r in rules if r.severity == "error"]
-    if gate.failures.num_rows and errors:
-        con.register("gate_failures", gate.failures)
-        con.execute(
-            f"UPDATE checked SET {ISSUES} = list_concat(checked.{ISSUES}, "
-            f"list_transform(list_intersect(f._failed_rules, {_sql_list(errors)}), lambda name: name || ': broke quality rule')) "
-            f"FROM gate_failures f WHERE checked.{SOURCE_FILE} = f.{SOURCE_FILE} AND checked.{ROW_NUMBER} = f.{ROW_NUMBER}"
-        )
-        con.unregister("gate_failures")
-    return gate
-
-
-def _sql_list(values: list[str]) -> str:
-    return "[" + ", ".join(map(sql_literal, values)) + "]"
 
 
 def count_rows(path: Path) -> int:
