@@ -45,6 +45,25 @@ def main(argv: list[str] | None = None) -> int:
                          "default: the data folder's hub/person_model.json, else the shipped model")
         sub.add_argument("--data-dir", type=Path, default=None, help="data folder (default: $WMP_DATA_DIR or ~/wmp-data)")
 
+    search = commands.add_parser("search", help="look up a person, a vehicle or a place in the published snapshot",
+                                 description="Search the published read-only snapshot; a hit carries its 360 view. "
+                                 "Exit status: 0 found, 1 nothing found, 2 bad input or nothing published.")
+    search_kinds = search.add_subparsers(dest="search_kind", required=True)
+    person = search_kinds.add_parser("person", help="by name (fuzzy: typos, nicknames, initials, sounds-alike) and "
+                                     "date of birth, or by PNC ID, CRO number, NI number or phone number")
+    person.add_argument("query", metavar="NAME_OR_IDENTIFIER", help='e.g. "jon smith", "Smith, Jon" or "2008/0056560Z"')
+    person.add_argument("--dob", default=None, metavar="DATE", help="date of birth, YYYY-MM-DD or DD/MM/YYYY")
+    vehicle = search_kinds.add_parser("vehicle", help="by registration (any spacing and case)")
+    vehicle.add_argument("query", metavar="REGISTRATION")
+    location = search_kinds.add_parser("location", help="by postcode, UPRN or address text")
+    location.add_argument("query", metavar="POSTCODE_OR_ADDRESS")
+    for sub in (person, vehicle, location):
+        sub.add_argument("--json", action="store_true", help="print the result as JSON, for machines")
+        sub.add_argument("--limit", type=int, default=10, help="hits to return (1-100; default 10)")
+        sub.add_argument("--views", type=int, default=1, help="how many of the first hits carry their 360 view "
+                         "(default 1)")
+        sub.add_argument("--data-dir", type=Path, default=None, help="data folder (default: $WMP_DATA_DIR or ~/wmp-data)")
+
     args = parser.parse_args(argv)
     data_dir = (args.data_dir or default_data_dir()).resolve()
     if args.command == "demo":
@@ -58,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         print(summary)
     elif args.command == "link":
         return _link(args, data_dir)
+    elif args.command == "search":
+        return _search(args, data_dir)
     return 0
 
 
@@ -75,6 +96,27 @@ def _link(args: argparse.Namespace, data_dir: Path) -> int:
         return 2
     print(result)
     return 0
+
+
+def _search(args: argparse.Namespace, data_dir: Path) -> int:
+    from wmp_platform.search import SearchError, search_location, search_person, search_vehicle
+    from wmp_platform.snapshot import SnapshotError, open_published
+    from wmp_platform.storage import DataLayout
+
+    try:
+        with open_published(DataLayout(data_dir)) as con:
+            options = {"limit": args.limit, "views": args.views}
+            if args.search_kind == "person":
+                result = search_person(con, args.query, args.dob, **options)
+            elif args.search_kind == "vehicle":
+                result = search_vehicle(con, args.query, **options)
+            else:
+                result = search_location(con, args.query, **options)
+    except (SearchError, SnapshotError) as error:
+        print(f"wmp search {args.search_kind}: {error}", file=sys.stderr)
+        return 2
+    print(result.to_json() if args.json else result.render())
+    return 0 if result.hits else 1
 
 
 def _mapping(item: str) -> tuple[str, str]:

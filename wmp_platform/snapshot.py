@@ -26,8 +26,8 @@ Under the data folder::
    the newest ``keep`` are removed (never the current one).
 
 Sensitivity: the hub, the 360 views and the index hold personal data and are ``restricted``; a
-mart is ``official`` (aggregates) unless its table comment starts with ``restricted`` (how a
-person-level mart marks itself).
+mart is ``official`` (aggregates) unless ``marts.published_marts`` marks it restricted (a
+person-level mart such as offender harm) or its table comment starts with ``restricted``.
 
 A reader that opened a snapshot keeps reading it while newer ones are published: retention keeps
 the last ``keep`` files, and on POSIX a removed file stays readable to whoever holds it open.
@@ -65,6 +65,7 @@ COPIED_SCHEMAS = ("entities", "marts")
 WORKING_TABLE = re.compile(r"^_|_mentions$")  # the matcher's working copies, not for readers
 DEFAULT_KEEP = 3
 RESTRICTED = "restricted"
+MARTS_LOG = "published_marts"  # marts.published_marts: each mart table, with restricted true for person-level ones
 _SNAPSHOT_FILE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z\.duckdb$")
 
 
@@ -184,11 +185,16 @@ def _build(con: duckdb.DuckDBPyConnection, published: PublishedSnapshot, comment
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {PUBLISHED}")
     rows = {}
     catalogue = []
-    for schema, table, comment in _tables(con, "snapshot", (*COPIED_SCHEMAS, VIEWS_SCHEMA, "search")):
+    tables = _tables(con, "snapshot", (*COPIED_SCHEMAS, VIEWS_SCHEMA, "search"))
+    person_level = set()  # marts the marts' own publication log marks restricted
+    if ("marts", MARTS_LOG) in {(s, t) for s, t, _ in tables}:
+        person_level = {r[0] for r in con.execute(f"SELECT table_name FROM marts.{MARTS_LOG} WHERE restricted").fetchall()}
+    for schema, table, comment in tables:
         key = f"{schema}.{table}"
         rows[key] = con.execute(f"SELECT count(*) FROM {quote(schema)}.{quote(table)}").fetchall()[0][0]
         comment = comments.get(key, comment)
-        restricted = schema != "marts" or (comment or "").lower().startswith(RESTRICTED)
+        restricted = (schema != "marts" or table in person_level
+                      or (comment or "").lower().startswith(RESTRICTED))
         catalogue.append((schema, table, RESTRICTED if restricted else "official", rows[key], comment))
     con.execute(f"CREATE TABLE {PUBLISHED}.catalogue (schema_name VARCHAR, table_name VARCHAR, sensitivity VARCHAR, "
                 "row_count BIGINT, comment VARCHAR)")

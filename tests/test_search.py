@@ -1,0 +1,316 @@
+"""Search and the published snapshot, on a real synthetic estate: staged, matched into a hub by the
+platform's own hub build, published, then searched the way an officer would (noisy names, odd
+registrations, postcodes and addresses), with the estate's ground truth as the judge."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from datetime import date
+
+import dagster as dg
+import duckdb
+import pytest
+
+from resources import LakeResource
+from wmp_platform import hub
+from wmp_platform.cli import main
+from wmp_platform.ingest import load_raw, stage
+from wmp_platform.landing import landing_files
+from wmp_platform.matching.clusters import Run
+from wmp_platform.publish_assets import SNAPSHOT, publish_assets
+from wmp_platform.search import (
+    SearchError,
+    parse_dob,
+    search_location,
+    search_person,
+    search_vehicle,
+)
+from wmp_platform.snapshot import (
+    POINTER,
+    PublishedReader,
+    SnapshotError,
+    current_snapshot,
+    open_published,
+    publish_snapshot,
+    published_dir,
+    snapshots,
+)
+from wmp_platform.storage import DataLayout
+from wmp_platform.synthetic import generate_estate
+from wmp_platform.synthetic.names import NAME_VARIANTS
+from wmp_platform.synthetic.noise import typo
+from wmp_platform.warehouse import open_warehouse, register_lake_views
+
+
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory, declarations) -> DataLayout:
+    """A tiny estate, staged, its hub built by the platform's hub build, and published once."""
+    layout = DataLayout(tmp_path_factory.mktemp("search") / "data")
+    generate_estate(layout.root, size="tiny", seed=5)
+    for feed in declarations.values():
+        files, _ = landing_files(feed, layout.feed_landing(feed.landing_folder))
+        for partition in sorted({f.partition for f in files}):
+            load_raw(layout, feed, partition)
+            stage(layout, feed, partition)
+    with open_warehouse(layout.warehouse) as con:
+        register_lake_views(con, layout, list(declarations))
+        run = Run("search-test")
+        model, _ = hub.current_person_model(layout)
+        hub.build_persons(con, layout, declarations, run, model)
+        for kind in ("vehicle", "location"):
+            hub.build_places_or_vehicles(con, layout, declarations, run, kind)
+        hub.build_pole_links(con, layout, declarations)
+    publish_snapshot(layout)
+    return layout
+
+
+def truth_of_entities(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> dict[str, str]:
+    """entity_id -> the true person most of its records mention."""
+    rows = con.execute(f"""
+        SELECT a.entity_id, t.person_id, count(*) AS n
+        FROM entities.person_assignments a
+        JOIN read_parquet('{layout.ground_truth / "persons.parquet"}') t
+          ON a.mention_id = t.feed || '|' || t.record_key || '|' || t.role
+        GROUP BY ALL""").fetchall()
+    best: dict[str, tuple[int, str]] = {}
+    for entity, person, n in rows:
+        if n > best.get(entity, (0, ""))[0]:
+            best[entity] = (n, person)
+    return {entity: person for entity, (_, person) in best.items()}
+
+
+def noisy(rng: random.Random, forename: str, surname: str, kind: str) -> str:
+    """The name as an officer might type it: a typing slip, a nickname or an initial."""
+    if kind == "nickname" and NAME_VARIANTS.get(forename):
+        return f"{rng.choice(NAME_VARIANTS[forename])} {surname}"
+    if kind == "initial":
+        return f"{forename[0]} {surname}"
+    if rng.random() < 0.5:
+        return f"{typo(rng, forename)} {surname}"
+    return f"{forename} {typo(rng, surname)}"
+
+
+def test_a_hundred_people_found_first_by_a_noisy_name_and_date_of_birth(estate):
+    with open_published(estate) as con:
+        person_of = truth_of_entities(con, estate)
+        named = {person for entity, person in person_of.items()
+                 if con.execute("SELECT count(*) FROM search.person_names WHERE entity_id = ?", [entity]).fetchall()[0][0]}
+        people = con.execute(f"""
+            SELECT person_id, forename, surname, dob FROM read_parquet('{estate.ground_truth / "people.parquet"}')
+            ORDER BY person_id""").fetchall()
+        candidates = [p for p in people if p[0] in named]
+        rng = random.Random(20261001)
+        sample = rng.sample(candidates, 100)
+        first, missed = 0, []
+        for n, (person_id, forename, surname, dob) in enumerate(sample):
+            name = noisy(rng, forename, surname, ("typo", "nickname", "initial")[n % 3])
+            result = search_person(con, name, dob, views=0)
+            if result.hits and person_of.get(result.hits[0].entity_id) == person_id:
+                first += 1
+            else:
+                missed.append((name, dob, [(h.summary["golden_name"], h.score) for h in result.hits[:3]]))
+    assert first >= 95, f"{first}/100 first; missed: {missed}"
+
+
+def test_a_hit_carries_the_person_360_view(estate):
+    with open_published(estate) as con:
+        entity, forename, surname, dob = con.execute("""
+            SELECT entity_id, forename, surname, dob FROM views.person_360
+            WHERE dob IS NOT NULL AND forename IS NOT NULL AND len(events) > 0 AND len(aliases) > 0
+            ORDER BY len(events) DESC, entity_id LIMIT 1""").fetchall()[0]
+        result = search_person(con, f"{surname}, {forename}", dob.strftime("%d/%m/%Y"))
+        top = result.hits[0]
+        assert top.entity_id == entity and top.score == 1.0
+        view = top.view
+        assert view["entity_id"] == entity and view["surname"] == surname
+        assert view["events"] and all({"event_key", "feed", "roles", "event_time"} <= set(e) for e in view["events"])
+        assert any(a["name"].endswith(surname) for a in view["aliases"])
+        # the events are the hub's, each with the roles the person played
+        hub_events = set(con.execute("SELECT DISTINCT event_key FROM entities.pole_entity_events WHERE entity_id = ?",
+                                     [entity]).fetchall())
+        assert {(e["event_key"],) for e in view["events"]} == hub_events
+        assert json.loads(result.to_json())["hits"][0]["view"]["entity_id"] == entity
+
+
+def test_warnings_show_in_the_person_360_view(estate):
+    with open_published(estate) as con:
+        expected = con.execute("""
+            SELECT e.entity_id, count(*) FILTER (WHERE w.active)
+            FROM entities.pole_entity_events e JOIN views.warning_records w ON w.event_key = e.event_key AND w.role = e.role
+            WHERE e.entity_kind = 'person' GROUP BY e.entity_id""").fetchall()
+        assert expected, "the estate has warrants, firearms certificates and missing episodes"
+        shown = dict(con.execute("SELECT entity_id, active_warnings FROM views.person_360").fetchall())
+        assert all(shown[entity] == active for entity, active in expected)
+        kinds = {w for (w,) in con.execute("SELECT DISTINCT unnest(warnings).warning FROM views.person_360").fetchall()}
+        assert kinds == {"warrant", "firearms certificate", "missing episode"}
+        # an outstanding warrant is active, an executed one is not
+        states = dict(con.execute("""
+            SELECT status, bool_and(active) FROM views.warning_records WHERE warning = 'warrant' GROUP BY status""").fetchall())
+        assert states.get("Outstanding", True) and not states.get("Executed", False)
+
+
+def test_a_vehicle_by_registration_in_any_spacing_and_case(estate):
+    with open_published(estate) as con:
+        entity, registration, keepers = con.execute("""
+            SELECT entity_id, registration, len(keepers) FROM views.vehicle_360
+            WHERE len(keepers) > 0 AND sightings_total > 0 ORDER BY entity_id LIMIT 1""").fetchall()[0]
+        for written in (registration.lower(), f" {registration[:4]} {registration[4:]} ", "-".join(registration)):
+            result = search_vehicle(con, written)
+            assert result.hits[0].entity_id == entity and result.hits[0].matched == f"registration {registration}"
+            assert len(result.hits[0].view["keepers"]) == keepers and result.hits[0].view["sightings"]
+        # a misread the hub resolved to the vehicle finds it too, as recorded
+        misread = con.execute("""
+            SELECT v.entity_id, r.registration FROM views.vehicle_360 v, unnest(v.registrations) AS u(r)
+            WHERE r.registration <> v.registration ORDER BY 1 LIMIT 1""").fetchall()
+        if misread:
+            hit = search_vehicle(con, misread[0][1].lower()).hits[0]
+            assert hit.entity_id == misread[0][0] and hit.matched.startswith("recorded as")
+        assert search_vehicle(con, "ZZ99ZZZ").hits == []
+
+
+def test_a_place_by_postcode_and_by_address_text(estate):
+    with open_published(estate) as con:
+        entity, address, postcode, uprn = con.execute("""
+            SELECT entity_id, address, postcode, uprn FROM views.location_360
+            WHERE uprn IS NOT NULL AND len(people) > 0 AND regexp_matches(address, '^[0-9]+ ')
+            ORDER BY entity_id LIMIT 1""").fetchall()[0]
+        by_postcode = search_location(con, postcode.replace(" ", "").lower(), limit=100)
+        assert entity in {h.entity_id for h in by_postcode.hits}
+        assert all(h.summary["current_postcode"] == postcode for h in by_postcode.hits if h.score == 1.0)
+        # address text as typed: street type abbreviated, lower case, a slip in a long word
+        words = address.split()
+        typed = " ".join(w[:-1] + w[-1].lower() if len(w) > 6 else w for w in words).replace(" ROAD", " Rd")
+        typed = " ".join(typo(random.Random(1), w) if len(w) > 7 else w for w in typed.split())
+        by_text = search_location(con, typed.lower())
+        assert by_text.hits[0].entity_id == entity, (typed, by_text.render())
+        assert by_text.hits[0].view["people"]
+        # with its postcode at the end, and by UPRN
+        assert search_location(con, f"{typed}, {postcode.lower()}").hits[0].entity_id == entity
+        assert search_location(con, uprn).hits[0].entity_id == entity
+        # another house number is another place
+        other = str(int(words[0]) + 1000)
+        assert entity not in {h.entity_id for h in search_location(con, " ".join([other, *words[1:]])).hits}
+
+
+@pytest.mark.parametrize(("kind", "query", "dob", "message"), [
+    ("person", "   ", None, "nothing to search for"),
+    ("person", "Smith; DROP TABLE entities.person_golden", None, "is not part of a name"),
+    ("person", "<script>alert(1)</script>", None, "is not part of a name"),
+    ("person", "jon smith", "31/02/1985", "not a date"),
+    ("person", "jon smith", "2999-01-01", "from 1900-01-01 to today"),
+    ("person", "2001/0171310S", None, "check letter is wrong"),
+    ("person", "Smith, Jon, Paul", None, "at most one comma"),
+    ("person", "x" * 300, None, "at most 200"),
+    ("vehicle", "AB12 CD€", None, "only letters, digits"),
+    ("vehicle", "A", None, "a registration has 2 to 8"),
+    ("location", "14 High St; --", None, "only letters, digits"),
+    ("location", "14 15", None, "give a street or place name"),
+    ("location", "1234567890123", None, "at most 12 digits"),
+])
+def test_bad_input_is_refused_with_a_clear_message(estate, kind, query, dob, message):
+    with open_published(estate) as con, pytest.raises(SearchError, match=message):
+        if kind == "person":
+            search_person(con, query, dob)
+        elif kind == "vehicle":
+            search_vehicle(con, query)
+        else:
+            search_location(con, query)
+
+
+def test_the_cli_searches_the_published_snapshot(estate, capsys):
+    with open_published(estate) as con:
+        entity, forename, surname, dob = con.execute("""
+            SELECT entity_id, forename, surname, dob FROM views.person_360
+            WHERE dob IS NOT NULL AND forename IS NOT NULL ORDER BY mentions DESC, entity_id LIMIT 1""").fetchall()[0]
+    data = ["--data-dir", str(estate.root)]
+    assert main(["search", "person", f"{forename.lower()} {surname.lower()}", "--dob", dob.isoformat(), "--json",
+                 *data]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["kind"] == "person" and found["hits"][0]["entity_id"] == entity
+    assert found["hits"][0]["view"]["entity_id"] == entity and found["snapshot_id"] == current_snapshot(estate).stem
+    assert main(["search", "person", f"{forename} {surname}", "--dob", dob.isoformat(), *data]) == 0
+    text = capsys.readouterr().out
+    assert entity in text and "person 360" in text and "(restricted)" in text
+    assert main(["search", "vehicle", "zz99 zzz", *data]) == 1  # nothing found
+    assert main(["search", "person", "jon smith", "--dob", "yesterday", *data]) == 2
+    assert "wmp search person: date of birth 'yesterday': not a date" in capsys.readouterr().err
+    assert main(["search", "location", "B1 1AA", "--data-dir", str(estate.root / "nowhere")]) == 2
+    assert "nothing published yet" in capsys.readouterr().err
+
+
+def test_readers_keep_their_snapshot_while_a_new_one_is_published(estate):
+    layout = estate
+    before = current_snapshot(layout)
+    reader = open_published(layout)
+    old_id = reader.execute("SELECT snapshot_id FROM published.manifest").fetchall()[0][0]
+    # the pipeline's writer is not blocked by the reader: it opens the warehouse for writing at once
+    with open_warehouse(layout.warehouse, wait_seconds=0) as con:
+        con.execute("CREATE OR REPLACE TABLE entities.person_review_note AS SELECT 1 AS note")
+    long_running = PublishedReader(layout)
+    long_running.connection()
+    assert long_running.path == before
+    published = [publish_snapshot(layout, keep=2) for _ in range(3)]
+    # the old reader still reads its snapshot, whole, though two newer ones have been swapped in
+    assert reader.execute("SELECT snapshot_id FROM published.manifest").fetchall()[0][0] == old_id
+    assert reader.execute("SELECT count(*) FROM views.person_360").fetchall()[0][0] > 0
+    assert search_person(reader, "a smith").snapshot_id == old_id
+    reader.close()
+    # the next open, and the long-running reader's next call, see the newest
+    with open_published(layout) as fresh:
+        assert fresh.execute("SELECT snapshot_id FROM published.manifest").fetchall()[0][0] == published[-1].snapshot_id
+        assert fresh.execute("SELECT count(*) FROM entities.person_review_note").fetchall() == [(1,)]
+    assert long_running.connection().execute("SELECT snapshot_id FROM published.manifest").fetchall()[0][0] == \
+        published[-1].snapshot_id
+    long_running.close()
+    # retention: the newest two remain; the pointer names the newest; no temporary files are left
+    assert [p.stem for p in snapshots(layout)] == [p.snapshot_id for p in published[-2:]]
+    assert (published_dir(layout) / POINTER).read_text().strip() == published[-1].path.name
+    assert not [p for p in published_dir(layout).iterdir() if p.name.startswith(".")]
+    with open_warehouse(layout.warehouse) as con:
+        con.execute("DROP TABLE entities.person_review_note")
+
+
+def test_a_snapshot_failing_its_audit_is_not_published(estate, tmp_path):
+    layout = DataLayout(tmp_path / "broken")
+    layout.root.mkdir()
+    with duckdb.connect(str(layout.warehouse)) as con, open_published(estate) as published:
+        con.execute("CREATE SCHEMA entities")
+        for (table,) in published.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'entities'").fetchall():
+            rows = published.sql(f"SELECT * FROM entities.{table}").to_arrow_table()
+            con.register("rows", rows)
+            con.execute(f"CREATE TABLE entities.{table} AS SELECT * FROM rows")
+            con.unregister("rows")
+    first = publish_snapshot(layout)
+    with duckdb.connect(str(layout.warehouse)) as con:  # a golden record with no id: no 360 row can carry it
+        con.execute("INSERT INTO entities.person_golden (entity_id, surname) VALUES (NULL, 'Nobody')")
+    with pytest.raises(SnapshotError, match="failed its audit.*every person golden record has its 360 view"):
+        publish_snapshot(layout)
+    assert current_snapshot(layout) == first.path and [p.stem for p in snapshots(layout)] == [first.snapshot_id]
+    assert not [p for p in published_dir(layout).iterdir() if p.name.startswith(".")]
+    with duckdb.connect(str(layout.warehouse)) as con:
+        con.execute("DROP TABLE entities.vehicle_golden")
+    with pytest.raises(SnapshotError, match="the warehouse lacks entities.vehicle_golden"):
+        publish_snapshot(layout)
+
+
+def test_the_published_snapshot_asset_materialises(estate):
+    (asset,) = publish_assets(mart_keys=[])
+    result = dg.materialize([asset], resources={"lake": LakeResource(data_dir=str(estate.root))})
+    assert result.success
+    metadata = result.get_asset_materialization_events()[0].event_specific_data.materialization.metadata
+    assert metadata["snapshot_id"].value == current_snapshot(estate).stem
+    with open_published(estate) as con:
+        assert metadata["dagster/row_count"].value == con.execute("SELECT count(*) FROM views.person_360").fetchall()[0][0]
+        sensitivity = Counter(s for (s,) in con.execute("SELECT sensitivity FROM published.catalogue").fetchall())
+        assert sensitivity["restricted"] > 0
+        assert con.execute("SELECT DISTINCT sensitivity FROM published.catalogue WHERE schema_name IN "
+                           "('entities', 'views', 'search')").fetchall() == [("restricted",)]
+    spec = next(iter(asset.specs))
+    assert spec.key == SNAPSHOT and spec.group_name == "published" and spec.owners == ["team:platform"]
+    assert dg.AssetKey(["entities", "person"]) in asset.dependency_keys and asset.descriptions_by_key[SNAPSHOT]
+
+
+def test_dates_of_birth_are_read_in_both_usual_forms():
+    assert parse_dob("1985-03-02") == parse_dob("02/03/1985") == date(1985, 3, 2)
