@@ -14,9 +14,9 @@ N hub records plus a partition of ``--new`` records (people seen before and peop
 Each contender runs in its own process, so its peak resident memory is its own:
 
 - **train**: ``train_person_model`` (on its own schedule in the platform, not part of a refresh);
-- **refresh**: the trained model reused: the hub's matching features (``person_features``, kept
-  for later partitions), ``predict_person_pairs`` and the hub's clustering (``clusters.cluster_full``)
-  into a DuckDB file;
+- **refresh**: the trained model reused: the hub's matching features (``write_person_features``,
+  kept for later partitions), its edges (``write_person_pairs``, probability >= the review
+  threshold) and the hub's clustering (``clusters.cluster_full``) into a DuckDB file;
 - **cold Splink**: Splink as its tutorial sets it up (one library comparison per column, term
   frequencies on names, the same blocking rules), trained and run from nothing, clustered by
   Splink's connected components at the same threshold;
@@ -52,10 +52,11 @@ from wmp_platform.matching.person_model import (
     BLOCKING_RULES,
     candidate_pairs,
     load_person_model,
-    person_features,
     predict_person_pairs,
     save_person_model,
     train_person_model,
+    write_person_features,
+    write_person_pairs,
 )
 from wmp_platform.synthetic import noise
 from wmp_platform.synthetic.noise import Quality
@@ -156,18 +157,20 @@ def step_refresh(work: Path, records: Path) -> dict:
     model = load_person_model(work / "model.json")
     (work / "hub.duckdb").unlink(missing_ok=True)
     started = time.perf_counter()
-    features = person_features(hub)  # kept beside the hub's mentions, for linking partitions later
-    pq.write_table(features, work / "hub_features.parquet")
-    edges = predict_person_pairs(features, model)
+    # features kept beside the hub's mentions (for linking partitions later); edges from DuckDB to
+    # Parquet without passing through Python memory
+    write_person_features(hub, work / "hub_features.parquet")
+    edges = write_person_pairs(work / "edges.parquet", work / "hub_features.parquet", model,
+                               threshold=PERSON_SETTINGS.review_threshold)
     con = duckdb.connect(str(work / "hub.duckdb"))
     con.register("hub_mentions", hub.select(["mention_id", "partition"]))
-    con.register("edges", edges)
+    con.execute(f"CREATE TEMP VIEW edges AS SELECT * FROM '{work / 'edges.parquet'}'")
     cluster_full(con, PERSON_SETTINGS, TABLES, mentions="hub_mentions", edges="edges", run=Run("refresh"))
     wall = time.perf_counter() - started
     assigned = con.sql(f"SELECT mention_id, entity_id FROM {TABLES.assignments}").to_arrow_table()
     con.close()
     accuracy = cluster_accuracy(assigned, _truth(records), cluster_column="entity_id")
-    return {"wall": wall, "pairs": candidate_pairs(hub), "edges": edges.num_rows, **accuracy.as_dict()}
+    return {"wall": wall, "pairs": candidate_pairs(work / "hub_features.parquet"), "edges": edges, **accuracy.as_dict()}
 
 
 def step_cold(work: Path, records: Path) -> dict:
@@ -256,7 +259,8 @@ def step_link(work: Path, records: Path) -> dict:
     con = duckdb.connect(str(linked))
     import splink  # noqa: F401  (a service linking partitions has it loaded: its import is not the link's time)
     started = time.perf_counter()
-    edges = predict_person_pairs(work / "hub_features.parquet", model, new_mentions=new)
+    edges = predict_person_pairs(work / "hub_features.parquet", model, new_mentions=new,
+                                 threshold=PERSON_SETTINGS.review_threshold)
     scored = time.perf_counter() - started
     con.register("new_mentions", new.select(["mention_id", "partition"]))
     con.register("new_edges", edges)

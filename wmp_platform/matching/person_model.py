@@ -389,6 +389,27 @@ def person_features(mentions: Mentions, *, memory_limit: str = MEMORY_LIMIT) -> 
         return con.sql("SELECT * FROM features ORDER BY mention_id").to_arrow_table()
 
 
+def write_person_features(mentions: Mentions, path: Path | str, *, memory_limit: str = MEMORY_LIMIT) -> int:
+    """``person_features`` written to a Parquet file (atomically) without passing through Python
+    memory; returns the row count."""
+    with _splink_connection(memory_limit) as con:
+        _load_features(con, "features", mentions)
+        return _copy_atomically(con, "SELECT * FROM features ORDER BY mention_id", Path(path))
+
+
+def _copy_atomically(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
+    from wmp_platform.storage import remove_stale_temporaries, temporary_sibling
+
+    remove_stale_temporaries(path)
+    temporary = temporary_sibling(path)
+    try:
+        con.execute(f"COPY ({query}) TO {sql_literal(str(temporary))} (FORMAT parquet, COMPRESSION zstd)")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(str(path))})").fetchall()[0][0]
+
+
 def _linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any], *, validate: bool = False):
     """A Splink linker on ``table``; the settings are checked when a model is trained (``validate``),
     not each time a trained one is used (checking parses every level's SQL: ~1 s)."""
@@ -591,6 +612,29 @@ def predict_person_pairs(
     of a new mention with an existing one and pairs of new mentions; a mention in both is
     taken as new. Term frequencies come from all the mentions given.
     """
+    with _scored_pairs(mentions, model, new_mentions, threshold, memory_limit) as (con, query):
+        return con.sql(query).to_arrow_table().cast(EDGE_SCHEMA)
+
+
+def write_person_pairs(
+    path: Path | str,
+    mentions: Mentions,
+    model: dict[str, Any] | Path | str,
+    new_mentions: Mentions | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    memory_limit: str = MEMORY_LIMIT,
+) -> int:
+    """``predict_person_pairs`` written to a Parquet file (atomically) by DuckDB, which spills to
+    disk rather than holding a large hub's edges in memory; returns the edge count."""
+    with _scored_pairs(mentions, model, new_mentions, threshold, memory_limit) as (con, query):
+        return _copy_atomically(con, query, Path(path))
+
+
+@contextmanager
+def _scored_pairs(mentions: Mentions, model: dict[str, Any] | Path | str, new_mentions: Mentions | None,
+                  threshold: float, memory_limit: str):
+    """An open connection and the query of the edges (see ``predict_person_pairs``)."""
     if not isinstance(model, dict):
         model = load_person_model(model)
     with _splink_connection(memory_limit) as con:
@@ -628,10 +672,10 @@ def predict_person_pairs(
         parts.append(_collar_edges_sql(None if new_mentions is None else "features_new"))
         query = "\nUNION ALL\n".join(f"SELECT * FROM ({part})" for part in parts)
         # one edge a pair: officers on the roster are scored by name too; their collar number wins
-        return con.sql(f"""
+        yield con, f"""
             SELECT * FROM ({query}) WHERE match_probability >= {threshold!r}
             QUALIFY row_number() OVER (PARTITION BY mention_id_l, mention_id_r ORDER BY match_weight DESC) = 1
-            ORDER BY mention_id_l, mention_id_r""").to_arrow_table().cast(EDGE_SCHEMA)
+            ORDER BY mention_id_l, mention_id_r"""
 
 
 def candidate_pairs(mentions: Mentions, *, memory_limit: str = MEMORY_LIMIT) -> int:
