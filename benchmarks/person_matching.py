@@ -47,7 +47,13 @@ import pyarrow.parquet as pq
 
 from wmp_platform.ingest import connect
 from wmp_platform.matching.accuracy import cluster_accuracy
-from wmp_platform.matching.clusters import PERSON_SETTINGS, HubTables, Run, cluster_full, link_partition
+from wmp_platform.matching.clusters import (
+    PERSON_SETTINGS,
+    HubTables,
+    Run,
+    cluster_full,
+    link_partition,
+)
 from wmp_platform.matching.person_model import (
     BLOCKING_RULES,
     candidate_pairs,
@@ -279,7 +285,7 @@ STEPS = {"train": step_train, "refresh": step_refresh, "cold Splink": step_cold,
 def run_step(step: str, work: Path, records: Path, timeout: float) -> dict:
     command = [sys.executable, __file__, "--step", step, "--work-dir", str(work), "--records-file", str(records)]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return {"skipped": f"over {timeout:.0f} s"}
     if done.returncode != 0:

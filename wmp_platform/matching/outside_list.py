@@ -35,7 +35,12 @@ import duckdb
 import pyarrow as pa
 
 from wmp_platform.declarations import PERSON_ATTRIBUTES
-from wmp_platform.identifiers import is_valid_cro, is_valid_pnc, normalise_cro, normalise_pnc
+from wmp_platform.identifiers import (
+    is_valid_cro,
+    is_valid_pnc,
+    normalise_cro,
+    normalise_pnc,
+)
 from wmp_platform.ingest import connect
 from wmp_platform.matching.clusters import PERSON_SETTINGS, HubTables, Run, cluster_full
 from wmp_platform.matching.mentions import completed_names_sql
