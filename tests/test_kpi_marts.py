@@ -441,6 +441,7 @@ def test_the_mart_assets_publish_every_mart_with_charts_and_a_report(estate):
         deps = {d.asset_key.to_user_string() for d in spec.deps}
         assert "warehouse/feeds" in deps, key
         assert spec.tags["sensitivity"] == ("restricted" if key == "marts/offender_harm" else "official"), key
+        assert spec.automation_condition is not None, key
     assert "entities/person" in {d.asset_key.to_user_string() for d in specs["marts/offender_harm"].deps}
     assert all(a.op.pool == "warehouse" for a in assets)
 

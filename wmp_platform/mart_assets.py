@@ -9,6 +9,7 @@ leaves the last published version in place.
 import dagster as dg
 
 from resources import WAREHOUSE_WRITER, LakeResource
+from sensors import mart_refresh_condition
 from wmp_platform.marts.charts import markdown_image
 from wmp_platform.marts.kpi import (
     CRIME,
@@ -63,6 +64,7 @@ def kpi_mart_assets(mart: Mart, build) -> dg.AssetsDefinition:
             table_key(mart, table.name), description=table.description, deps=[WAREHOUSE_FEEDS], group_name=GROUP,
             kinds=WAREHOUSE_WRITER["kinds"], owners=WAREHOUSE_WRITER["owners"],
             tags={"sensitivity": "official", "mart": mart.name}, metadata={"personal_data": False},
+            automation_condition=mart_refresh_condition(),
         )
         for table in mart.tables
     ]
@@ -96,6 +98,7 @@ def offender_harm_asset() -> dg.AssetsDefinition:
         tags={"sensitivity": "restricted", "mart": OFFENDER_HARM.name},
         metadata={"personal_data": True, "restricted": True,
                   "tables": [f"marts.{t.name}" for t in OFFENDER_HARM.tables]},
+        automation_condition=mart_refresh_condition(),
         **WAREHOUSE_WRITER,
     )
     def offender_harm(lake: LakeResource) -> dg.MaterializeResult:
