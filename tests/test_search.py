@@ -96,7 +96,8 @@ def test_a_hundred_people_found_first_by_a_noisy_name_and_date_of_birth(estate):
     with open_published(estate) as con:
         person_of = truth_of_entities(con, estate)
         named = {person for entity, person in person_of.items()
-                 if con.execute("SELECT count(*) FROM search.person_names WHERE entity_id = ?", [entity]).fetchall()[0][0]}
+                 if con.execute("SELECT count(*) FROM search.person_entities JOIN search.person_names USING (entity_no) "
+                                "WHERE entity_id = ?", [entity]).fetchall()[0][0]}
         people = con.execute(f"""
             SELECT person_id, forename, surname, dob FROM read_parquet('{estate.ground_truth / "people.parquet"}')
             ORDER BY person_id""").fetchall()

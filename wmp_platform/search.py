@@ -2,14 +2,18 @@
 
 Search reads only a published read-only snapshot (``snapshot.open_published``), never the
 pipeline's warehouse. The snapshot carries a search index (schema ``search``) built by
-``build_search_index`` when it is published, so a query reads a few keyed slices of sorted
-tables instead of scanning the hub.
+``build_search_index`` when it is published: identifiers sorted for keyed reads, each 360 view
+as one JSON text (one keyed read gives the whole picture), and the person name index:
+names numbered, entities numbered, each known name of an entity a row of numbers. A reader
+loads the name index into memory once per snapshot (``PersonIndex``, about a second for a
+million people) and a name search is then array look-ups: DuckDB would spend longer planning
+the scoring SQL than the search takes.
 
 **People by name.** A name is split into name keys (upper-case letters only, accents dropped):
 the first is the forename, the last the surname, those between middle names; ``"Smith, Jon"``
 puts the surname first. Without a comma the reverse order is tried too. Candidates are the
-entities with a known name whose surname is the query's, sounds like it (``wmp_sound_key``,
-a Soundex-style key) or is close to it (Jaro-Winkler >= ``SURNAME_SIMILARITY``), plus, when a
+entities with a known name whose surname is the query's, sounds like it (``sound_key``, a
+Soundex-style key) or is close to it (Jaro-Winkler >= ``SURNAME_SIMILARITY``), plus, when a
 date of birth is given, every entity known with that date or with its day and month swapped.
 Each known name of a candidate (every alias the hub keeps) is scored and the best counts:
 
@@ -42,13 +46,17 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+from jellyfish import jaro_winkler_similarity
 
 from wmp_platform.identifiers import (
     is_valid_cro,
@@ -71,7 +79,6 @@ SCHEMA = "search"
 KINDS = ("person", "vehicle", "location")
 SURNAME_SIMILARITY = 0.8
 MIN_NAME_SCORE = 0.5
-MAX_SURNAME_KEYS = 40  # surnames near the query whose people are scored; the closest first
 MAX_QUERY_LENGTH = 200
 DEFAULT_LIMIT = 10
 PERSON_IDENTIFIERS = ("pnc_id", "cro_number", "ni_number", "phone")
@@ -84,11 +91,47 @@ class SearchError(ValueError):
 
 # --- keys shared by the index and the queries ----------------------------------------------
 
-SOUND_CODES = (("AEIOUY" "BFPV" "CGJKQSXZ" "DT" "L" "MN" "R" "HW"),
-               ("000000" "1111" "22222222" "33" "4" "55" "6"))  # H and W have no code: translate drops them
-_COLLAPSED = "codes"
-for _digit in "0123456":
-    _COLLAPSED = f"regexp_replace({_COLLAPSED}, '{_digit}+', '{_digit}', 'g')"
+# The sounds-alike key: Soundex with a few first-letter spellings folded first. The rules exist once,
+# here; ``sound_key`` (Python) and the macro ``wmp_sound_key`` (SQL) are both made from them, so a
+# query's key and the index's agree. It takes a name key (letters A-Z only).
+SOUND_SPELLINGS = (("PH", "F"), ("^(KN|GN|PN)", "N"), ("^WR", "R"), ("^[KQ]", "C"), ("^[ZX]", "S"))
+SOUND_LETTERS = "AEIOUY" "BFPV" "CGJKQSXZ" "DT" "L" "MN" "R" "HW"
+SOUND_CODES = "000000" "1111" "22222222" "33" "4" "55" "6"  # H and W have no code: they are dropped
+SOUND_UNCODED = "HW"
+_SOUND_TABLE = str.maketrans(SOUND_LETTERS[: len(SOUND_CODES)], SOUND_CODES, SOUND_UNCODED)
+
+
+def sound_key(key: str | None) -> str | None:
+    """The sounds-alike key of a name key: ``SMITH`` and ``SMYTH`` -> ``S530``; ``KATE`` -> ``C300``."""
+    if not key:
+        return None
+    spelt = key
+    for pattern, replacement in SOUND_SPELLINGS:
+        spelt = re.sub(pattern, replacement, spelt)
+    codes = spelt.translate(_SOUND_TABLE)
+    for digit in "0123456":
+        codes = re.sub(f"{digit}+", digit, codes)
+    # the first letter stands for itself: its code (if it has one) is not repeated
+    digits = codes[0 if spelt[0] in SOUND_UNCODED else 1:].replace("0", "")
+    return spelt[0] + digits[:3].ljust(3, "0")
+
+
+def _sound_macros() -> tuple[str, ...]:
+    spelt = "k"
+    for pattern, replacement in SOUND_SPELLINGS:
+        spelt = f"regexp_replace({spelt}, '{pattern}', '{replacement}', 'g')"
+    collapsed = f"translate(spelt, '{SOUND_LETTERS}', '{SOUND_CODES}')"
+    for digit in "0123456":
+        collapsed = f"regexp_replace({collapsed}, '{digit}+', '{digit}', 'g')"
+    digits = (f"replace(substr({collapsed}, CASE WHEN left(spelt, 1) IN ({', '.join(map(repr, SOUND_UNCODED))}) "
+              "THEN 1 ELSE 2 END), '0', '')")
+    return (
+        f"CREATE OR REPLACE MACRO wmp__sound_spelling(k) AS ({spelt})",
+        f"CREATE OR REPLACE MACRO wmp__sound_of(spelt) AS (left(spelt, 1) || rpad(left({digits}, 3), 3, '0'))",
+        ("CREATE OR REPLACE MACRO wmp_sound_key(k) AS "
+        "(CASE WHEN coalesce(k, '') <> '' THEN wmp__sound_of(wmp__sound_spelling(k)) END)"),
+    )
+
 
 SEARCH_MACROS = (
     f"CREATE OR REPLACE MACRO wmp_name_key(x) AS ({_key('x')})",
@@ -96,14 +139,7 @@ SEARCH_MACROS = (
     ("CREATE OR REPLACE MACRO wmp_name_tokens(x) AS (list_filter(list_transform("
      r"regexp_split_to_array(trim(upper(strip_accents(x))), '[\s,]+'), "
      "lambda t: regexp_replace(t, '[^A-Z]', '', 'g')), lambda t: t <> ''))"),
-    # Soundex-style: first-letter spellings folded (KN-, WR-, PH, K/C, Z/S), then Soundex's codes
-    # with runs collapsed and vowels dropped after; first letter and three digits.
-    ("CREATE OR REPLACE MACRO wmp__sound_spelling(k) AS (regexp_replace(regexp_replace(regexp_replace("
-     "regexp_replace(replace(k, 'PH', 'F'), '^(KN|GN|PN)', 'N'), '^WR', 'R'), '^[KQ]', 'C'), '^[ZX]', 'S'))"),
-    f"CREATE OR REPLACE MACRO wmp__sound_digits(codes) AS ({_COLLAPSED})",
-    ("CREATE OR REPLACE MACRO wmp_sound_key(k) AS (CASE WHEN coalesce(k, '') <> '' THEN "
-     "left(wmp__sound_spelling(k), 1) || rpad(left(replace(substr(wmp__sound_digits(translate(wmp__sound_spelling(k), "
-     f"'{SOUND_CODES[0]}', '{SOUND_CODES[1]}')), 2), '0', ''), 3), 3, '0') END)"),
+    *_sound_macros(),
 )
 
 
@@ -132,42 +168,47 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         SELECT wmp_name_key(variant) AS forename, list(DISTINCT wmp_name_key(name) ORDER BY wmp_name_key(name)) AS roots
         FROM _variant_pairs GROUP BY ALL ORDER BY forename""")
     con.unregister("_variant_pairs")
+    # names as the hub keeps them (aliases), split into name keys: first the forename, last the surname
     con.execute("""
-        CREATE OR REPLACE TEMP TABLE _person_dobs AS
-        SELECT entity_id, list(DISTINCT dob ORDER BY dob) AS dobs
-        FROM (SELECT entity_id, TRY_CAST(value AS DATE) AS dob FROM entities.person_identifiers WHERE attribute = 'dob'
-              UNION ALL SELECT entity_id, dob FROM entities.person_golden)
-        WHERE dob IS NOT NULL GROUP BY entity_id""")
+        CREATE OR REPLACE TEMP TABLE _name_forms AS
+        SELECT entity_id, arg_max(value, mentions) AS name, sum(mentions) AS name_mentions,
+               CASE WHEN len(t) > 1 THEN t[1] END AS forename, CASE WHEN len(t) > 2 THEN t[2:-2] ELSE [] END AS middle,
+               t[-1] AS surname
+        FROM (SELECT entity_id, value, mentions, wmp_name_tokens(value) AS t FROM entities.person_aliases)
+        WHERE len(t) > 0 GROUP BY entity_id, t""")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {SCHEMA}.name_keys AS
+        WITH used AS (
+          SELECT DISTINCT k FROM (SELECT forename AS k FROM _name_forms UNION ALL SELECT surname FROM _name_forms
+                                  UNION ALL SELECT unnest(middle[1:2]) FROM _name_forms) WHERE k IS NOT NULL
+        )
+        SELECT CAST(row_number() OVER (ORDER BY k) - 1 AS INTEGER) AS name_no, k AS name_key,
+               wmp_sound_key(k) AS sound, coalesce(r.roots, []) AS roots
+        FROM used LEFT JOIN {SCHEMA}.forename_roots r ON r.forename = used.k ORDER BY name_no""")
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {SCHEMA}.person_entities AS
+        SELECT CAST(row_number() OVER (ORDER BY entity_id) - 1 AS INTEGER) AS entity_no, entity_id,
+               concat_ws(' ', forename, middle_names, surname) AS golden_name, dob AS golden_dob, pnc_id, postcode,
+               mentions, active_warnings
+        FROM views.person_360 ORDER BY entity_no""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.person_names AS
-        WITH forms AS (
-          SELECT entity_id, wmp_name_tokens(value) AS t, arg_max(value, mentions) AS name, sum(mentions) AS name_mentions
-          FROM entities.person_aliases GROUP BY ALL
-        ),
-        split AS (
-          SELECT entity_id, name, name_mentions, CASE WHEN len(t) > 1 THEN t[1] END AS forename,
-                 CASE WHEN len(t) > 2 THEN t[2:-2] ELSE [] END AS middle, t[-1] AS surname
-          FROM forms WHERE len(t) > 0
-        )
-        SELECT s.entity_id, s.name, s.forename, s.middle, s.surname,
-               wmp_sound_key(s.forename) AS forename_sound, wmp_sound_key(s.surname) AS surname_sound,
-               CASE WHEN s.forename IS NOT NULL THEN list_distinct(list_concat([s.forename], coalesce(r.roots, []))) END
-                 AS forename_roots,
-               coalesce(d.dobs, []) AS dobs, s.name_mentions,
-               concat_ws(' ', v.forename, v.middle_names, v.surname) AS golden_name, v.dob AS golden_dob,
-               v.pnc_id, v.postcode, v.mentions, v.active_warnings
-        FROM split s
-        JOIN views.person_360 v USING (entity_id)
-        LEFT JOIN {SCHEMA}.forename_roots r ON r.forename = s.forename
-        LEFT JOIN _person_dobs d USING (entity_id)
-        ORDER BY s.surname, s.forename, s.entity_id""")
+        SELECT e.entity_no, f.name_no AS forename_no, s.name_no AS surname_no, m1.name_no AS middle_no,
+               m2.name_no AS middle2_no, x.name, CAST(x.name_mentions AS INTEGER) AS name_mentions
+        FROM _name_forms x
+        JOIN {SCHEMA}.person_entities e USING (entity_id)
+        JOIN {SCHEMA}.name_keys s ON s.name_key = x.surname
+        LEFT JOIN {SCHEMA}.name_keys f ON f.name_key = x.forename
+        LEFT JOIN {SCHEMA}.name_keys m1 ON m1.name_key = x.middle[1]
+        LEFT JOIN {SCHEMA}.name_keys m2 ON m2.name_key = x.middle[2]
+        ORDER BY surname_no, entity_no, forename_no""")
     con.execute(f"""
-        CREATE OR REPLACE TABLE {SCHEMA}.person_name_dobs AS
-        SELECT dob, * EXCLUDE (dob) FROM (SELECT unnest(dobs) AS dob, * FROM {SCHEMA}.person_names) ORDER BY dob, entity_id""")
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {SCHEMA}.surname_vocabulary AS
-        SELECT surname, any_value(surname_sound) AS surname_sound, count(DISTINCT entity_id) AS people
-        FROM {SCHEMA}.person_names GROUP BY surname ORDER BY surname""")
+        CREATE OR REPLACE TABLE {SCHEMA}.person_dobs AS
+        SELECT DISTINCT e.entity_no, d.dob
+        FROM (SELECT entity_id, TRY_CAST(value AS DATE) AS dob FROM entities.person_identifiers WHERE attribute = 'dob'
+              UNION ALL SELECT entity_id, dob FROM entities.person_golden) d
+        JOIN {SCHEMA}.person_entities e USING (entity_id)
+        WHERE d.dob IS NOT NULL ORDER BY d.dob, e.entity_no""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.person_identifiers AS
         SELECT i.value, i.attribute, i.entity_id, i.mentions AS value_mentions,
@@ -215,6 +256,10 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.location_summaries AS
         SELECT g.entity_id, {place} FROM entities.location_golden g ORDER BY g.entity_id""")
+    for kind in KINDS:  # each 360 view as JSON text: one keyed read fetches a whole picture
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {SCHEMA}.{kind}_views AS
+            SELECT entity_id, CAST(to_json(v) AS VARCHAR) AS view FROM views.{kind}_360 v ORDER BY entity_id""")
     tables = [row[0] for row in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
         "ORDER BY table_name", [SCHEMA]).fetchall()]
@@ -366,16 +411,31 @@ def person_identifier(text: str) -> tuple[str, str] | None:
 
 @dataclass(frozen=True)
 class PersonName:
-    """A name as searched: forename (may be an initial), middle names, surname; name keys."""
+    """A name as searched, in name keys: forename (may be an initial), middle names, surname."""
 
     forename: str | None
     middle: tuple[str, ...]
     surname: str
     surname_first: bool  # written "Surname, Forename": the order is known
 
+    def readings(self) -> list[tuple[str | None, str]]:
+        """(forename, surname) readings: as written, and reversed when the order is unknown."""
+        readings = [(self.forename, self.surname)]
+        if self.forename and not self.surname_first and len(self.forename) > 1:
+            readings.append((self.surname, self.forename))
+        return readings
 
-def parse_person_name(con: duckdb.DuckDBPyConnection, text: str) -> PersonName:
-    """Split a written name into name keys (``wmp_name_tokens``); errors name what is wrong."""
+
+def name_tokens(text: str) -> list[str]:
+    """Name keys of a written name, in order, as the macro ``wmp_name_tokens`` makes them: accents
+    dropped, upper case, letters A-Z only; words split at spaces and commas."""
+    bare = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+    upper = "".join(c.upper() if len(c.upper()) == 1 else c for c in bare)
+    return [key for key in (re.sub("[^A-Z]", "", word) for word in re.split(r"[\s,]+", upper.strip())) if key]
+
+
+def parse_person_name(text: str) -> PersonName:
+    """Split a written name into name keys; errors name what is wrong."""
     parts = text.split(",")
     if len(parts) > 2:
         raise SearchError(f"name {text!r}: at most one comma (Surname, Forenames)")
@@ -384,7 +444,7 @@ def parse_person_name(con: duckdb.DuckDBPyConnection, text: str) -> PersonName:
         if stray:
             raise SearchError(f"name {text!r}: {stray[:20]!r} is not part of a name (letters, spaces, hyphens and "
                               "apostrophes); for an identifier give a PNC ID, CRO number, NI number or phone number")
-    tokens = [con.execute("SELECT wmp_name_tokens(?)", [part]).fetchall()[0][0] for part in parts]
+    tokens = [name_tokens(part) for part in parts]
     if len(parts) == 2:
         surname_tokens, given = tokens
         if not surname_tokens:
@@ -399,64 +459,253 @@ def parse_person_name(con: duckdb.DuckDBPyConnection, text: str) -> PersonName:
     return PersonName(words[0], tuple(words[1:-1]), words[-1], False)
 
 
-# --- searching ---------------------------------------------------------------------------------
-
-def _snapshot_id(con: duckdb.DuckDBPyConnection) -> str | None:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[tuple]:
     try:
-        return con.execute("SELECT snapshot_id FROM published.manifest").fetchall()[0][0]
-    except duckdb.CatalogException:
-        return None
+        return con.execute(sql, params).fetchall()
+    except duckdb.CatalogException as error:
+        raise SearchError(f"this database is no published snapshot with a search index ({error}); search what "
+                          "snapshot.open_published opens") from None
 
 
-def _require_index(con: duckdb.DuckDBPyConnection) -> None:
-    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = 'person_names'",
-                        [SCHEMA]).fetchall()[0][0]
-    if not found:
-        raise SearchError("this database has no search index: search a published snapshot (snapshot.open_published)")
+def _snapshot_id(con: duckdb.DuckDBPyConnection) -> str:
+    return _rows(con, "SELECT snapshot_id FROM published.manifest")[0][0]
 
 
-def _orientations(name: PersonName) -> list[tuple[str | None, str]]:
-    """(forename, surname) readings of the name: as written, and reversed when the order is unknown."""
-    readings = [(name.forename, name.surname)]
-    if name.forename and not name.surname_first and len(name.forename) > 1:
-        readings.append((name.surname, name.forename))
-    return readings
+# --- the person name index, in memory ------------------------------------------------------------
+
+class PersonIndex:
+    """A snapshot's person name index held in memory as integer-coded arrays, so a name search is a few
+    array look-ups and vector operations instead of SQL to plan (planning alone costs more than the
+    search). Loaded once per snapshot (``person_index``) from the tables ``build_search_index`` made;
+    snapshots never change, so it never goes stale.
+
+    Names are numbered (``name_keys``), entities too (``person_entities``, in entity id order), and
+    each known name of an entity is a row of (entity, forename, surname, two middle names), sorted
+    by surname, so the rows of a surname are one slice.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, snapshot_id: str):
+        self.snapshot_id = snapshot_id
+        keys = con.sql(f"SELECT name_key, sound, roots FROM {SCHEMA}.name_keys ORDER BY name_no").fetchall()
+        self.keys = [k for k, _, _ in keys]
+        self.number = {k: n for n, k in enumerate(self.keys)}
+        self.sounds = [s for _, s, _ in keys]
+        self.roots = [set(r) | {k} for k, _, r in keys]
+        names = con.sql(f"""
+            SELECT entity_no, coalesce(forename_no, -1) AS forename_no, surname_no, coalesce(middle_no, -1) AS middle_no,
+                   coalesce(middle2_no, -1) AS middle2_no, name_mentions, name
+            FROM {SCHEMA}.person_names ORDER BY surname_no, entity_no, forename_no""").to_arrow_table()
+        column = {c: _array(names, c) for c in names.column_names if c != "name"}
+        self.entity, self.forename, self.surname = column["entity_no"], column["forename_no"], column["surname_no"]
+        self.middle = np.stack([column["middle_no"], column["middle2_no"]], axis=1)
+        self.name_mentions = column["name_mentions"]
+        self.name_text = names["name"]
+        self.surname_start = np.searchsorted(self.surname, np.arange(len(self.keys) + 1))
+        # the surnames, by sound and by first letter, for finding those near a query's
+        self.by_sound: dict[str, list[int]] = {}
+        self.by_letter: dict[str, list[int]] = {}
+        for n in np.flatnonzero(np.diff(self.surname_start)).tolist():
+            self.by_sound.setdefault(self.sounds[n], []).append(n)
+            self.by_letter.setdefault(self.keys[n][0], []).append(n)
+        self.by_entity = np.argsort(self.entity, kind="stable")
+        self.summaries = con.sql(f"SELECT {', '.join(PERSON_SUMMARY)}, entity_id FROM {SCHEMA}.person_entities "
+                                 "ORDER BY entity_no").to_arrow_table()
+        self.entity_mentions = _array(self.summaries, "mentions")
+        entities = self.summaries.num_rows
+        self.entity_start = np.searchsorted(self.entity, np.arange(entities + 1), sorter=self.by_entity)
+        dobs = con.sql(f"SELECT entity_no, CAST(dob - DATE '1970-01-01' AS INTEGER) AS day FROM {SCHEMA}.person_dobs "
+                       "ORDER BY entity_no, dob").to_arrow_table()
+        dob_entity, days = _array(dobs, "entity_no"), _array(dobs, "day")
+        self.dob_order = np.argsort(days, kind="stable")
+        self.dob_sorted, self.dob_entities = days[self.dob_order], dob_entity[self.dob_order]
+        # each entity's dates of birth (days since 1970; the first DOB_SLOTS of them), padded with NO_DOB
+        self.dobs = np.full((entities, DOB_SLOTS), NO_DOB, dtype=np.int32)
+        first = np.searchsorted(dob_entity, dob_entity)  # rows are in entity order
+        slot = np.arange(len(dob_entity)) - first
+        kept = slot < DOB_SLOTS
+        self.dobs[dob_entity[kept], slot[kept]] = days[kept]
+
+    # -- scoring pieces, per distinct name number --------------------------------------------------
+
+    def surnames_near(self, surname: str) -> dict[int, float]:
+        """Surname numbers near the query's, with their surname score: 1 the same; sounding alike at
+        least 0.9; else Jaro-Winkler when >= SURNAME_SIMILARITY (same first letter)."""
+        sound = sound_key(surname)
+        near = {n: max(0.9, jaro_winkler_similarity(self.keys[n], surname)) for n in self.by_sound.get(sound, ())}
+        for n in self.by_letter.get(surname[0], ()):
+            if n not in near:
+                similarity = jaro_winkler_similarity(self.keys[n], surname)
+                if similarity >= SURNAME_SIMILARITY:
+                    near[n] = similarity
+        if surname in self.number:
+            near[self.number[surname]] = 1.0
+        return near
+
+    def surname_score(self, number: int, surname: str, sound: str) -> float:
+        key = self.keys[number]
+        if key == surname:
+            return 1.0
+        similarity = jaro_winkler_similarity(key, surname)
+        if self.sounds[number] == sound:
+            return max(0.9, similarity)
+        return similarity if similarity >= SURNAME_SIMILARITY else 0.0
+
+    def forename_score(self, number: int, forename: str, sound: str, roots: set[str]) -> float:
+        """The forename rules of the module docstring (the middle-name rule is applied per row)."""
+        if number < 0:
+            return 0.3
+        key = self.keys[number]
+        if key == forename:
+            return 1.0
+        if self.roots[number] & roots:
+            return 0.95
+        if (len(forename) == 1 and key[0] == forename) or (len(key) == 1 and key == forename[0]):
+            return 0.85
+        similarity = jaro_winkler_similarity(key, forename)
+        if self.sounds[number] == sound or similarity >= 0.8:
+            return max(0.85, similarity)
+        shorter = min(len(key), len(forename))
+        if (shorter >= 3 and (key.startswith(forename) or forename.startswith(key))) or (
+                shorter >= 4 and (key.endswith(forename) or forename.endswith(key))):
+            return 0.8
+        return 0.0
+
+    # -- the search ---------------------------------------------------------------------------------
+
+    def search(self, name: PersonName, day: date | None, limit: int) -> list[tuple]:
+        """(entity_id, score, matched, *summary) of the best entities, best first."""
+        readings = name.readings()
+        near = [self.surnames_near(surname) for _, surname in readings]
+        slices = [np.arange(self.surname_start[n], self.surname_start[n + 1]) for found in near for n in found]
+        if day is not None:  # everyone known with the date, or with its day and month swapped
+            for when in {day, _swapped(day)} - {None}:
+                ordinal = _days(when)
+                lo, hi = np.searchsorted(self.dob_sorted, [ordinal, ordinal + 1])
+                for entity in self.dob_entities[lo:hi]:
+                    slices.append(self.by_entity[self.entity_start[entity]:self.entity_start[entity + 1]])
+        rows = np.unique(np.concatenate(slices)) if slices else np.array([], dtype=np.int64)
+        if not len(rows):
+            return []
+        surnames, forenames = self.surname[rows], self.forename[rows]
+        name_score = np.zeros(len(rows))
+        for (forename, surname), found in zip(readings, near):
+            distinct = np.unique(surnames)
+            sound = sound_key(surname)
+            table = {n: found[n] if n in found else self.surname_score(n, surname, sound) for n in distinct.tolist()}
+            s_score = _lookup(surnames, table)
+            if forename is None:
+                score = s_score
+            else:
+                roots, sound = self._query_roots(forename), sound_key(forename)
+                f_table = {n: self.forename_score(n, forename, sound, roots) for n in np.unique(forenames).tolist()}
+                f_score = _lookup(forenames, f_table)
+                query_number = self.number.get(forename, -2)
+                goes_by_middle = (self.middle[rows] == query_number).any(axis=1)
+                f_score = np.where(goes_by_middle & (f_score < 0.8), 0.8, f_score)
+                score = (s_score + f_score) / 2
+            name_score = np.maximum(name_score, np.where(s_score > 0, score, 0.0))
+        entities = self.entity[rows]
+        dob_score = None
+        if day is None:
+            score = name_score
+        else:
+            dob_score = self._dob_scores(self.dobs[entities], day)
+            score = 0.6 * name_score + 0.4 * dob_score
+        keep = name_score >= MIN_NAME_SCORE
+        rows, entities, score = rows[keep], entities[keep], score[keep]
+        dob_score = dob_score[keep] if dob_score is not None else None
+        if not len(rows):
+            return []
+        # best row per entity (ties: the name given by more records), then the best entities
+        order = np.lexsort((-self.name_mentions[rows], -score, entities))
+        first = order[np.r_[True, entities[order][1:] != entities[order][:-1]]]
+        ranked = first[np.lexsort((entities[first], -self.entity_mentions[entities[first]], -score[first]))][:limit]
+        hits = []
+        summaries = self.summaries.take(pa.array(entities[ranked])).to_pylist()
+        for i, summary in zip(ranked.tolist(), summaries):
+            matched = f"name {self.name_text[int(rows[i])].as_py()}"
+            if dob_score is not None:
+                matched += ", dob " + DOB_MATCHES[float(dob_score[i])]
+            hits.append((summary.pop("entity_id"), float(score[i]), matched, *summary.values()))
+        return hits
+
+    def _query_roots(self, forename: str) -> set[str]:
+        number = self.number.get(forename)
+        return self.roots[number] if number is not None else {forename}
+
+    @staticmethod
+    def _dob_scores(dobs: np.ndarray, day: date) -> np.ndarray:
+        """1 a date of the entity's; 0.8 day and month swapped; 0.6 one keystroke away; 0.3 none known; else 0."""
+        known = dobs != NO_DOB
+        swapped = _swapped(day)
+        score = np.where(known.any(axis=1), 0.0, 0.3)
+        near = np.isin(dobs, [_days(d) for d in _one_keystroke(day)]) & known
+        score = np.where(near.any(axis=1), 0.6, score)
+        if swapped:
+            score = np.where((dobs == _days(swapped)).any(axis=1), 0.8, score)
+        return np.where((dobs == _days(day)).any(axis=1), 1.0, score)
 
 
-def _surname_score(i: int) -> str:
-    jw = f"jaro_winkler_similarity(surname, $s{i})"
-    return (f"(CASE WHEN surname = $s{i} THEN 1.0 WHEN surname_sound = wmp_sound_key($s{i}) THEN greatest(0.9, {jw}) "
-            f"WHEN {jw} >= {SURNAME_SIMILARITY} THEN {jw} ELSE 0.0 END)")
+DOB_SLOTS = 4  # dates of birth kept per entity for scoring (an entity rarely has more than two)
+NO_DOB = np.iinfo(np.int32).min
+DOB_MATCHES = {1.0: "same", 0.8: "day and month swapped", 0.6: "one keystroke away", 0.3: "unknown", 0.0: "differs"}
+_EPOCH = date(1970, 1, 1).toordinal()
+_INDEXES: dict[str, PersonIndex] = {}  # snapshot id -> its index; the latest two are kept
+_LOADING = threading.Lock()
 
 
-def _forename_score(i: int) -> str:
-    f, jw = f"$f{i}", f"jaro_winkler_similarity(forename, $f{i})"
-    short = (f"(least(length(forename), length({f})) >= 3 AND (starts_with(forename, {f}) OR starts_with({f}, forename)))"
-             f" OR (least(length(forename), length({f})) >= 4 AND (ends_with(forename, {f}) OR ends_with({f}, forename)))")
-    return (f"(CASE WHEN {f} IS NULL THEN NULL WHEN forename IS NULL THEN 0.3 WHEN forename = {f} THEN 1.0 "
-            f"WHEN list_has_any(forename_roots, $roots{i}) THEN 0.95 "
-            f"WHEN (length({f}) = 1 AND left(forename, 1) = {f}) OR (length(forename) = 1 AND forename = left({f}, 1)) "
-            f"THEN 0.85 WHEN forename_sound = wmp_sound_key({f}) OR {jw} >= 0.8 THEN greatest(0.85, {jw}) "
-            f"WHEN {short} OR list_contains(middle, {f}) THEN 0.8 ELSE 0.0 END)")
+def _array(table: pa.Table, column: str) -> np.ndarray:
+    """An integer column without nulls as a numpy array, read from Arrow's buffer (Arrow's own
+    conversion loads pandas, a second and more at start-up)."""
+    values = table[column].combine_chunks()
+    if values.null_count or not pa.types.is_integer(values.type):
+        raise TypeError(f"{column}: {values.type} with {values.null_count} nulls; need integers without nulls")
+    width = values.type.bit_width // 8
+    return np.frombuffer(values.buffers()[1], dtype=f"<i{width}", count=len(values), offset=values.offset * width)
 
 
-def _name_score(i: int) -> str:
-    surname, forename = _surname_score(i), _forename_score(i)
-    return f"(CASE WHEN {surname} = 0 THEN 0.0 WHEN $f{i} IS NULL THEN {surname} ELSE ({surname} + {forename}) / 2 END)"
+def _days(day: date) -> int:
+    return day.toordinal() - _EPOCH
 
 
-DOB_SCORE = """(CASE WHEN $dob IS NULL THEN NULL WHEN list_contains(dobs, $dob) THEN 1.0
-    WHEN list_contains(dobs, $dob_swapped) THEN 0.8
-    WHEN list_bool_or(list_transform(dobs, lambda d: damerau_levenshtein(strftime(d, '%Y%m%d'), $dob_text) = 1)) THEN 0.6
-    WHEN len(dobs) = 0 THEN 0.3 ELSE 0.0 END)"""
+def _one_keystroke(day: date) -> set[date]:
+    """Dates whose YYYYMMDD is one keystroke from the day's: a digit mistyped or two swapped."""
+    text, found = day.strftime("%Y%m%d"), set()
+    variants = [text[:i] + d + text[i + 1:] for i in range(8) for d in "0123456789" if d != text[i]]
+    variants += [text[:i] + text[i + 1] + text[i] + text[i + 2:] for i in range(7) if text[i] != text[i + 1]]
+    for variant in variants:
+        try:
+            found.add(date(int(variant[:4]), int(variant[4:6]), int(variant[6:])))
+        except ValueError:
+            continue
+    return found
+
+
+def _lookup(numbers: np.ndarray, table: dict[int, float]) -> np.ndarray:
+    keys = np.fromiter(table.keys(), dtype=np.int64, count=len(table))
+    values = np.fromiter(table.values(), dtype=np.float64, count=len(table))
+    order = np.argsort(keys)
+    return values[order][np.searchsorted(keys[order], numbers)]
+
+
+def person_index(con: duckdb.DuckDBPyConnection, snapshot_id: str) -> PersonIndex:
+    """The snapshot's person index, loaded on first use and kept (the two latest snapshots)."""
+    index = _INDEXES.get(snapshot_id)
+    if index is None:
+        with _LOADING:
+            index = _INDEXES.get(snapshot_id)
+            if index is None:
+                try:
+                    index = PersonIndex(con, snapshot_id)
+                except duckdb.CatalogException as error:
+                    raise SearchError(f"this snapshot has no person index ({error})") from None
+                for old in list(_INDEXES)[:-1]:
+                    del _INDEXES[old]
+                _INDEXES[snapshot_id] = index
+    return index
+
+
 PERSON_SUMMARY = ("golden_name", "golden_dob", "pnc_id", "postcode", "mentions", "active_warnings")
-
-
-def _forename_roots(con: duckdb.DuckDBPyConnection, forename: str | None) -> list[str]:
-    if forename is None:
-        return []
-    rows = con.execute(f"SELECT roots FROM {SCHEMA}.forename_roots WHERE forename = ?", [forename]).fetchall()
-    return sorted({forename, *(rows[0][0] if rows else [])})
 
 
 def search_person(con: duckdb.DuckDBPyConnection, name: str, dob: str | date | None = None, *,
@@ -464,70 +713,23 @@ def search_person(con: duckdb.DuckDBPyConnection, name: str, dob: str | date | N
     """People by name (and date of birth), or by an identifier (PNC ID, CRO number, NI number, phone),
     best first. ``con``: a published snapshot (``snapshot.open_published``)."""
     started = time.perf_counter()
-    _require_index(con)
     text = _query_text(name, "person search")
     day = parse_dob(dob)
     _check_limit(limit, views)
     identifier = person_identifier(text) if any(c.isdigit() for c in text) else None
+    snapshot_id = _snapshot_id(con)
     if identifier:
         attribute, value = identifier
-        rows = con.execute(f"""
+        rows = _rows(con, f"""
             SELECT entity_id, 1.0 AS score, attribute || ' ' || value AS matched, {", ".join(PERSON_SUMMARY)}
             FROM {SCHEMA}.person_identifiers WHERE value = ? AND attribute = ?
-            ORDER BY mentions DESC, entity_id LIMIT ?""", [value, attribute, limit]).fetchall()
+            ORDER BY mentions DESC, entity_id LIMIT ?""", [value, attribute, limit])
         query = {"identifier": value, "dob": day}
     else:
-        parsed = parse_person_name(con, text)
-        rows = _person_name_rows(con, parsed, day, limit)
+        rows = person_index(con, snapshot_id).search(parse_person_name(text), day, limit)
         query = {"name": text, "dob": day}
     hits = [Hit(r[0], round(r[1], 4), r[2], dict(zip(PERSON_SUMMARY, r[3:]))) for r in rows]
-    return _finish(con, "person", query, hits, views, started)
-
-
-def _person_name_rows(con: duckdb.DuckDBPyConnection, name: PersonName, day: date | None, limit: int) -> list[tuple]:
-    readings = _orientations(name)
-    params: dict[str, Any] = {}
-    for i, (forename, surname) in enumerate(readings):
-        params[f"f{i}"], params[f"s{i}"] = forename, surname
-        params[f"roots{i}"] = _forename_roots(con, forename)
-    # the surnames near the query's (both readings), closest first
-    near = " UNION ALL ".join(
-        f"SELECT surname, {_surname_score(i)} AS closeness FROM {SCHEMA}.surname_vocabulary "
-        f"WHERE surname_sound = wmp_sound_key($s{i}) OR jaro_winkler_similarity(surname, $s{i}) >= {SURNAME_SIMILARITY}"
-        for i in range(len(readings)))
-    surnames = [row[0] for row in con.execute(
-        f"SELECT surname FROM ({near}) GROUP BY surname ORDER BY max(closeness) DESC, surname LIMIT {MAX_SURNAME_KEYS}",
-        {f"s{i}": params[f"s{i}"] for i in range(len(readings))}).fetchall()]
-    columns = "entity_id, name, name_mentions, forename, middle, surname, forename_sound, surname_sound, forename_roots, dobs, " + \
-        ", ".join(PERSON_SUMMARY)
-    # equality lookups, one per key: each reads only the sorted blocks holding its key
-    lookups = [f"SELECT {columns} FROM {SCHEMA}.person_names WHERE surname = $k{j}" for j in range(len(surnames))]
-    params.update({f"k{j}": s for j, s in enumerate(surnames)})
-    params.update(dob=day, dob_swapped=day and _swapped(day), dob_text=day and day.strftime("%Y%m%d"))
-    if day is not None:
-        lookups.append(f"SELECT {columns} FROM {SCHEMA}.person_name_dobs WHERE dob = $dob")
-        if params["dob_swapped"]:
-            lookups.append(f"SELECT {columns} FROM {SCHEMA}.person_name_dobs WHERE dob = $dob_swapped")
-    if not lookups:
-        return []
-    name_score = "greatest(" + ", ".join(_name_score(i) for i in range(len(readings))) + ")" \
-        if len(readings) > 1 else _name_score(0)
-    return con.execute(f"""
-        WITH candidates AS ({" UNION ALL ".join(lookups)}),
-        scored AS (
-          SELECT *, {name_score} AS name_score, {DOB_SCORE} AS dob_score FROM candidates
-        ),
-        ranked AS (
-          SELECT *, CASE WHEN $dob IS NULL THEN name_score ELSE 0.6 * name_score + 0.4 * dob_score END AS score
-          FROM scored WHERE name_score >= {MIN_NAME_SCORE}
-          QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY score DESC, name_mentions DESC, name) = 1
-        )
-        SELECT entity_id, score,
-               'name ' || name || CASE WHEN $dob IS NULL THEN ''
-                 ELSE ', dob ' || CASE dob_score WHEN 1.0 THEN 'same' WHEN 0.8 THEN 'day and month swapped'
-                   WHEN 0.6 THEN 'one keystroke away' WHEN 0.3 THEN 'unknown' ELSE 'differs' END END AS matched,
-               {", ".join(PERSON_SUMMARY)}
-        FROM ranked ORDER BY score DESC, mentions DESC, entity_id LIMIT {int(limit)}""", params).fetchall()
+    return _finish(con, "person", query, hits, views, started, snapshot_id)
 
 
 VEHICLE_SUMMARY = ("current_registration", "make", "model", "colour", "mentions")
@@ -538,7 +740,6 @@ def search_vehicle(con: duckdb.DuckDBPyConnection, registration: str, *, limit: 
     """Vehicles recorded under the registration (normalised: upper case, letters and digits only): the
     vehicle whose registration it is first, then vehicles it was read or typed as."""
     started = time.perf_counter()
-    _require_index(con)
     text = _query_text(registration, "vehicle search")
     if re.search(r"[^A-Za-z0-9 \-]", text):
         raise SearchError(f"registration {text!r}: only letters, digits, spaces and hyphens")
@@ -546,6 +747,7 @@ def search_vehicle(con: duckdb.DuckDBPyConnection, registration: str, *, limit: 
     if not 2 <= len(value) <= 8:
         raise SearchError(f"registration {text!r}: {len(value)} letters and digits; a registration has 2 to 8")
     _check_limit(limit, views)
+    snapshot_id = _snapshot_id(con)
     rows = con.execute(f"""
         SELECT entity_id, CASE WHEN current THEN 1.0 ELSE 0.9 END AS score,
                CASE WHEN current THEN 'registration ' ELSE 'recorded as ' END || registration AS matched,
@@ -553,7 +755,7 @@ def search_vehicle(con: duckdb.DuckDBPyConnection, registration: str, *, limit: 
         FROM {SCHEMA}.vehicle_registrations WHERE registration = ?
         ORDER BY score DESC, mentions DESC, entity_id LIMIT ?""", [value, limit]).fetchall()
     hits = [Hit(r[0], r[1], r[2], dict(zip(VEHICLE_SUMMARY, r[3:]))) for r in rows]
-    return _finish(con, "vehicle", {"registration": value}, hits, views, started)
+    return _finish(con, "vehicle", {"registration": value}, hits, views, started, snapshot_id)
 
 
 LOCATION_SUMMARY = ("address", "current_postcode", "current_uprn", "mentions")
@@ -563,9 +765,9 @@ def search_location(con: duckdb.DuckDBPyConnection, text: str, *, limit: int = D
                     views: int = 1) -> SearchResult:
     """Places by postcode, UPRN or address text (a postcode at the end of the text narrows it)."""
     started = time.perf_counter()
-    _require_index(con)
     text = _query_text(text, "location search")
     _check_limit(limit, views)
+    snapshot_id = _snapshot_id(con)
     postcode = normalise_postcode(text)
     columns = ", ".join(LOCATION_SUMMARY)
     if is_valid_postcode(postcode):
@@ -586,7 +788,7 @@ def search_location(con: duckdb.DuckDBPyConnection, text: str, *, limit: int = D
     else:
         rows, query = _address_rows(con, text, limit), {"address": text}
     hits = [Hit(r[0], round(r[1], 4), r[2], dict(zip(LOCATION_SUMMARY, r[3:]))) for r in rows]
-    return _finish(con, "location", query, hits, views, started)
+    return _finish(con, "location", query, hits, views, started, snapshot_id)
 
 
 _TRAILING_POSTCODE = re.compile(r"^(.*?)[\s,]+([A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2})$")
@@ -648,15 +850,15 @@ def _check_limit(limit: int, views: int) -> None:
 
 
 def view(con: duckdb.DuckDBPyConnection, kind: str, entity_id: str) -> dict[str, Any] | None:
-    """The 360 view of one entity (a dict of its columns, lists as lists), or None."""
+    """The 360 view of one entity as JSON values (dates and times as ISO text), or None."""
     if kind not in KINDS:
         raise SearchError(f"kind {kind!r}: one of {', '.join(KINDS)}")
-    cursor = con.execute(f"SELECT * FROM views.{kind}_360 WHERE entity_id = ?", [entity_id])
-    rows = cursor.fetchall()
-    return dict(zip([d[0] for d in cursor.description], rows[0])) if rows else None
+    rows = _rows(con, f"SELECT view FROM {SCHEMA}.{kind}_views WHERE entity_id = ?", [entity_id])
+    return json.loads(rows[0][0]) if rows else None
 
 
-def _finish(con, kind: str, query: dict, hits: list[Hit], views: int, started: float) -> SearchResult:
+def _finish(con, kind: str, query: dict, hits: list[Hit], views: int, started: float,
+            snapshot_id: str | None) -> SearchResult:
     for hit in hits[:views]:
         hit.view = view(con, kind, hit.entity_id)
-    return SearchResult(kind, query, _snapshot_id(con), hits, round((time.perf_counter() - started) * 1000, 2))
+    return SearchResult(kind, query, snapshot_id, hits, round((time.perf_counter() - started) * 1000, 2))

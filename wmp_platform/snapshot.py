@@ -128,6 +128,7 @@ def publish_snapshot(layout: DataLayout, *, keep: int = DEFAULT_KEEP, wait_secon
     started = time.perf_counter()
     try:
         with open_warehouse(layout.warehouse, read_only=True, wait_seconds=wait_seconds) as con:
+            con.execute("SET enable_progress_bar = false")
             warehouse = con.execute("SELECT current_database()").fetchall()[0][0]
             con.execute(f"ATTACH {sql_literal(str(building))} AS snapshot (READ_WRITE)")
             comments = _copy(con, warehouse, published)
@@ -218,7 +219,7 @@ AUDITS = (
       "+ (SELECT count(*) - count(DISTINCT entity_id) FROM views.location_360)")),
     ("every person with a name is in the name index",
      ("SELECT count(DISTINCT entity_id) FROM entities.person_aliases WHERE len(wmp_name_tokens(value)) > 0 "
-      "AND entity_id NOT IN (SELECT entity_id FROM search.person_names)")),
+      "AND entity_id NOT IN (SELECT entity_id FROM search.person_entities JOIN search.person_names USING (entity_no))")),
     ("every registration is in the index",
      ("SELECT count(*) FROM entities.vehicle_golden WHERE registration IS NOT NULL "
       "AND entity_id NOT IN (SELECT entity_id FROM search.vehicle_registrations)")),
