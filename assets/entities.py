@@ -48,6 +48,12 @@ class PersonBuild(dg.Config):
     full_rebuild: bool = False  # score every pair again (ids are kept where clusters persist)
 
 
+# What the nightly rebuild runs with.
+FULL_REBUILD = {"ops": {"entities__person": {"config": {"full_rebuild": True}}}}
+# What each match-and-merge cycle refreshes: everything in the hub but the model, retrained weekly.
+MERGE_SELECTION = dg.AssetSelection.groups("entities") - dg.AssetSelection.assets(PERSON_MODEL)
+
+
 @dg.asset(key=ENTITY_KEYS["person"], deps=[FEEDS, PERSON_MODEL], kinds={"duckdb", "splink"}, **HUB,
           check_specs=[dg.AssetCheckSpec("accuracy", asset=ENTITY_KEYS["person"],
                                          description="Precision and F1 against the synthetic estate's ground truth.")])

@@ -106,14 +106,17 @@ def merge_cycle_schedule(
     return cycle
 
 
-def nightly_rebuild_schedule(selection: dg.AssetSelection, cron: str, name: str = "nightly_full_rebuild") -> dg.ScheduleDefinition:
+def nightly_rebuild_schedule(
+    selection: dg.AssetSelection, cron: str, run_config: dict | None = None, name: str = "nightly_full_rebuild",
+) -> dg.ScheduleDefinition:
     """A full rebuild of the selection (the entities) at `cron`, Europe/London, tagged
-    wmp/refresh=full so the merge assets rebuild rather than update."""
+    wmp/refresh=full; `run_config` tells the merge assets to rebuild rather than update."""
     return dg.ScheduleDefinition(
         name=name,
         cron_schedule=cron,
         target=selection,
         execution_timezone=TIMEZONE,
+        run_config=run_config,
         tags={REFRESH_TAG: "full"},
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="The nightly full rebuild of the entities from every staged feed.",

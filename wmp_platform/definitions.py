@@ -6,7 +6,9 @@ from pathlib import Path
 import dagster as dg
 
 from resources import WAREHOUSE_WRITER, LakeResource, platform_resources
-from sensors import operations_definitions
+from sensors import (
+    RefreshSettings, mart_automation_sensor, merge_cycle_schedule, nightly_rebuild_schedule, operations_definitions,
+)
 from wmp_platform.marts import build_mart
 from wmp_platform.warehouse import open_warehouse, register_lake_views, row_counts
 
@@ -87,7 +89,21 @@ def build_definitions(project_root: Path = PROJECT_ROOT) -> dg.Definitions:
     platform = dg.Definitions.merge(
         feeds, dg.Definitions(assets=[warehouse_feeds_asset(staged), data_quality_mart_asset(staged)])
     )
-    return dg.Definitions.merge(platform, operations_definitions(platform))
+    return dg.Definitions.merge(platform, operations_definitions(platform), refresh_definitions())
+
+
+def refresh_definitions() -> dg.Definitions:
+    """The match-and-merge cycle, the nightly rebuild of entities, and automation (the weekly
+    model retraining; marts and the published snapshot after a merge whose checks passed)."""
+    from assets.entities import FULL_REBUILD, MERGE_SELECTION, PERSON_MODEL
+
+    settings = RefreshSettings.from_environment()
+    automated = dg.AssetSelection.groups("marts", "published") | dg.AssetSelection.assets(PERSON_MODEL)
+    return dg.Definitions(
+        schedules=[merge_cycle_schedule(MERGE_SELECTION, settings.merge_every_hours),
+                   nightly_rebuild_schedule(MERGE_SELECTION, settings.rebuild_cron, FULL_REBUILD)],
+        sensors=[mart_automation_sensor(automated, name="automation")],
+    )
 
 
 @dg.definitions
