@@ -47,7 +47,7 @@ from pathlib import Path
 import duckdb
 
 from wmp_platform.identifiers import install_macros
-from wmp_platform.search import build_search_index
+from wmp_platform.search import build_search_index, person_index
 from wmp_platform.sql import quote, sql_literal
 from wmp_platform.storage import DataLayout, remove_stale_temporaries, temporary_sibling
 from wmp_platform.views_360 import (
@@ -302,7 +302,8 @@ def open_published(layout: DataLayout) -> duckdb.DuckDBPyConnection:
 
 class PublishedReader:
     """A long-running reader's view of the published snapshots: one read-only connection to the
-    current snapshot, moved to a newer one as soon as ``CURRENT`` changes (checked on each call).
+    current snapshot, moved to a newer one as soon as ``CURRENT`` changes (checked on each call),
+    with the new snapshot's person name index loaded before the move.
 
     The connection it replaces stays open until the next change, so a query running on it
     finishes; use ``connection().cursor()`` per thread.
@@ -324,6 +325,8 @@ class PublishedReader:
             stamp = None
         if self._current is None or stamp != self._stamp:
             fresh = open_published(self.layout)
+            # load the new snapshot's name index before serving from it, so no search waits for it
+            person_index(fresh, fresh.execute("SELECT snapshot_id FROM published.manifest").fetchall()[0][0])
             if self._previous is not None:
                 self._previous.close()
             self._previous, self._current = self._current, fresh
