@@ -9,6 +9,7 @@ from resources import WAREHOUSE_WRITER, LakeResource, platform_resources
 from sensors import (
     RefreshSettings, mart_automation_sensor, merge_cycle_schedule, nightly_rebuild_schedule, operations_definitions,
 )
+from wmp_platform.mart_assets import mart_assets
 from wmp_platform.marts import build_mart
 from wmp_platform.warehouse import open_warehouse, register_lake_views, row_counts
 
@@ -68,6 +69,18 @@ def data_quality_mart_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefiniti
     return data_quality
 
 
+DOWNSTREAM_JOB = "build_hub_and_marts"
+
+
+def downstream_job():
+    """Everything after the feeds, in order: warehouse views, the hub (model included), marts,
+    the published snapshot."""
+    return dg.define_asset_job(
+        DOWNSTREAM_JOB, selection=dg.AssetSelection.groups("warehouse", "entities", "marts", "published"),
+        description="Warehouse views, the trained model and the entities, the marts and the published snapshot.",
+    )
+
+
 def ingest_jobs() -> list:
     """One job per kind of partitioning, so a run never mixes partition schemes."""
     return [
@@ -83,11 +96,11 @@ def ingest_jobs() -> list:
 def build_definitions(project_root: Path = PROJECT_ROOT) -> dg.Definitions:
     feeds = dg.Definitions.merge(
         dg.load_from_defs_folder(project_root=project_root),
-        dg.Definitions(jobs=ingest_jobs(), resources=platform_resources()),
+        dg.Definitions(jobs=[*ingest_jobs(), downstream_job()], resources=platform_resources()),
     )
     staged = [key for key in feeds.resolve_all_asset_keys() if key.path[0] == "feeds" and key.path[-1] == "staged"]
     platform = dg.Definitions.merge(
-        feeds, dg.Definitions(assets=[warehouse_feeds_asset(staged), data_quality_mart_asset(staged)])
+        feeds, dg.Definitions(assets=[warehouse_feeds_asset(staged), data_quality_mart_asset(staged), *mart_assets()])
     )
     return dg.Definitions.merge(platform, operations_definitions(platform), refresh_definitions())
 
