@@ -49,6 +49,7 @@ import re
 import threading
 import time
 import unicodedata
+import weakref
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -467,8 +468,15 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[
                           "snapshot.open_published opens") from None
 
 
+_SNAPSHOT_OF: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # connection -> its snapshot's id
+
+
 def _snapshot_id(con: duckdb.DuckDBPyConnection) -> str:
-    return _rows(con, "SELECT snapshot_id FROM published.manifest")[0][0]
+    """The id of the snapshot a connection reads (asked once per connection: a snapshot never changes)."""
+    snapshot_id = _SNAPSHOT_OF.get(con)
+    if snapshot_id is None:
+        snapshot_id = _SNAPSHOT_OF[con] = _rows(con, "SELECT snapshot_id FROM published.manifest")[0][0]
+    return snapshot_id
 
 
 # --- the person name index, in memory ------------------------------------------------------------
@@ -481,7 +489,8 @@ class PersonIndex:
 
     Names are numbered (``name_keys``), entities too (``person_entities``, in entity id order), and
     each known name of an entity is a row of (entity, forename, surname, two middle names), sorted
-    by surname, so the rows of a surname are one slice.
+    by surname, so the rows of a surname are one slice. Scores are worked out once per distinct
+    name among the candidates, then spread over the rows.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, snapshot_id: str):
@@ -491,6 +500,15 @@ class PersonIndex:
         self.number = {k: n for n, k in enumerate(self.keys)}
         self.sounds = [s for _, s, _ in keys]
         self.roots = [set(r) | {k} for k, _, r in keys]
+        self.sound_number = {sound: n for n, sound in enumerate(sorted(set(self.sounds)))}
+        self.sound_of = np.array([self.sound_number[s] for s in self.sounds], dtype=np.int32)
+        self.first_letter = np.array([ord(k[0]) for k in self.keys], dtype=np.int32)
+        self.length = np.array([len(k) for k in self.keys], dtype=np.int32)
+        by_root: dict[str, list[int]] = {}
+        for n, roots in enumerate(self.roots):
+            for root in roots:
+                by_root.setdefault(root, []).append(n)
+        self.by_root = {root: np.array(numbers, dtype=np.int32) for root, numbers in by_root.items()}
         names = con.sql(f"""
             SELECT entity_no, coalesce(forename_no, -1) AS forename_no, surname_no, coalesce(middle_no, -1) AS middle_no,
                    coalesce(middle2_no, -1) AS middle2_no, name_mentions, name
@@ -499,7 +517,8 @@ class PersonIndex:
         self.entity, self.forename, self.surname = column["entity_no"], column["forename_no"], column["surname_no"]
         self.middle = np.stack([column["middle_no"], column["middle2_no"]], axis=1)
         self.name_mentions = column["name_mentions"]
-        self.name_text = names["name"]
+        self.name_text = names["name"].combine_chunks()
+        self.forename_letter = np.where(self.forename >= 0, self.first_letter[np.maximum(self.forename, 0)], 0)
         self.surname_start = np.searchsorted(self.surname, np.arange(len(self.keys) + 1))
         # the surnames, by sound and by first letter, for finding those near a query's
         self.by_sound: dict[str, list[int]] = {}
@@ -509,27 +528,27 @@ class PersonIndex:
             self.by_letter.setdefault(self.keys[n][0], []).append(n)
         self.by_entity = np.argsort(self.entity, kind="stable")
         self.summaries = con.sql(f"SELECT {', '.join(PERSON_SUMMARY)}, entity_id FROM {SCHEMA}.person_entities "
-                                 "ORDER BY entity_no").to_arrow_table()
+                                 "ORDER BY entity_no").to_arrow_table().combine_chunks()
         self.entity_mentions = _array(self.summaries, "mentions")
         entities = self.summaries.num_rows
         self.entity_start = np.searchsorted(self.entity, np.arange(entities + 1), sorter=self.by_entity)
         dobs = con.sql(f"SELECT entity_no, CAST(dob - DATE '1970-01-01' AS INTEGER) AS day FROM {SCHEMA}.person_dobs "
                        "ORDER BY entity_no, dob").to_arrow_table()
         dob_entity, days = _array(dobs, "entity_no"), _array(dobs, "day")
-        self.dob_order = np.argsort(days, kind="stable")
-        self.dob_sorted, self.dob_entities = days[self.dob_order], dob_entity[self.dob_order]
+        dob_order = np.argsort(days, kind="stable")
+        self.dob_sorted, self.dob_entities = days[dob_order], dob_entity[dob_order]
         # each entity's dates of birth (days since 1970; the first DOB_SLOTS of them), padded with NO_DOB
         self.dobs = np.full((entities, DOB_SLOTS), NO_DOB, dtype=np.int32)
-        first = np.searchsorted(dob_entity, dob_entity)  # rows are in entity order
-        slot = np.arange(len(dob_entity)) - first
+        slot = np.arange(len(dob_entity)) - np.searchsorted(dob_entity, dob_entity)  # rows are in entity order
         kept = slot < DOB_SLOTS
         self.dobs[dob_entity[kept], slot[kept]] = days[kept]
 
-    # -- scoring pieces, per distinct name number --------------------------------------------------
+    # -- scoring, per distinct name number ------------------------------------------------------------
 
     def surnames_near(self, surname: str) -> dict[int, float]:
         """Surname numbers near the query's, with their surname score: 1 the same; sounding alike at
-        least 0.9; else Jaro-Winkler when >= SURNAME_SIMILARITY (same first letter)."""
+        least 0.9; else Jaro-Winkler when >= SURNAME_SIMILARITY (same first letter: slips rarely
+        touch it)."""
         sound = sound_key(surname)
         near = {n: max(0.9, jaro_winkler_similarity(self.keys[n], surname)) for n in self.by_sound.get(sound, ())}
         for n in self.by_letter.get(surname[0], ()):
@@ -541,34 +560,43 @@ class PersonIndex:
             near[self.number[surname]] = 1.0
         return near
 
-    def surname_score(self, number: int, surname: str, sound: str) -> float:
-        key = self.keys[number]
-        if key == surname:
-            return 1.0
-        similarity = jaro_winkler_similarity(key, surname)
-        if self.sounds[number] == sound:
-            return max(0.9, similarity)
-        return similarity if similarity >= SURNAME_SIMILARITY else 0.0
+    def surname_scores(self, numbers: np.ndarray, surname: str, near: dict[int, float]) -> np.ndarray:
+        sound = sound_key(surname)
+        scores = []
+        for n in numbers.tolist():
+            if n in near:
+                scores.append(near[n])
+                continue
+            similarity = jaro_winkler_similarity(self.keys[n], surname)
+            scores.append(max(0.9, similarity) if self.sounds[n] == sound
+                          else similarity if similarity >= SURNAME_SIMILARITY else 0.0)
+        return np.array(scores)
 
-    def forename_score(self, number: int, forename: str, sound: str, roots: set[str]) -> float:
-        """The forename rules of the module docstring (the middle-name rule is applied per row)."""
-        if number < 0:
-            return 0.3
-        key = self.keys[number]
-        if key == forename:
-            return 1.0
-        if self.roots[number] & roots:
-            return 0.95
-        if (len(forename) == 1 and key[0] == forename) or (len(key) == 1 and key == forename[0]):
-            return 0.85
-        similarity = jaro_winkler_similarity(key, forename)
-        if self.sounds[number] == sound or similarity >= 0.8:
-            return max(0.85, similarity)
-        shorter = min(len(key), len(forename))
-        if (shorter >= 3 and (key.startswith(forename) or forename.startswith(key))) or (
-                shorter >= 4 and (key.endswith(forename) or forename.endswith(key))):
-            return 0.8
-        return 0.0
+    def forename_scores(self, numbers: np.ndarray, forename: str) -> np.ndarray:
+        """The forename rules of the module docstring (but the middle-name rule, applied per row), for
+        distinct forename numbers (-1: no forename)."""
+        known = numbers >= 0
+        n = np.maximum(numbers, 0)
+        letter = self.first_letter[n]
+        exact = known & (numbers == self.number.get(forename, -2))
+        query_roots = self.roots[self.number[forename]] if forename in self.number else {forename}
+        related = [self.by_root[root] for root in query_roots if root in self.by_root]
+        same_name = known & np.isin(numbers, np.concatenate(related)) if related else np.zeros(len(numbers), bool)
+        if len(forename) == 1:  # the query gives an initial
+            initial = known & (letter == ord(forename))
+        else:  # the record does
+            initial = known & (self.length[n] == 1) & (letter == ord(forename[0]))
+        alike = known & (self.sound_of[n] == self.sound_number.get(sound_key(forename), -1))
+        similarity, short = np.zeros(len(numbers)), np.zeros(len(numbers), bool)
+        for i in np.flatnonzero(known & (letter == ord(forename[0]))).tolist():  # slips and short forms
+            key = self.keys[numbers[i]]
+            similarity[i] = jaro_winkler_similarity(key, forename)
+            shorter = min(len(key), len(forename))
+            short[i] = (shorter >= 3 and (key.startswith(forename) or forename.startswith(key))) or (
+                shorter >= 4 and (key.endswith(forename) or forename.endswith(key)))
+        return np.select(
+            [~known, exact, same_name, initial, alike | (similarity >= 0.8), short],
+            [0.3, 1.0, 0.95, 0.85, np.maximum(0.85, similarity), 0.8], default=0.0)
 
     # -- the search ---------------------------------------------------------------------------------
 
@@ -576,46 +604,40 @@ class PersonIndex:
         """(entity_id, score, matched, *summary) of the best entities, best first."""
         readings = name.readings()
         near = [self.surnames_near(surname) for _, surname in readings]
-        slices = [np.arange(self.surname_start[n], self.surname_start[n + 1]) for found in near for n in found]
+        slices = []
+        for i, ((forename, _), found) in enumerate(zip(readings, near)):
+            for n in found:
+                rows = np.arange(self.surname_start[n], self.surname_start[n + 1])
+                if i:  # the reversed reading: only forenames that could be the query's first word
+                    rows = rows[self.forename_letter[rows] == ord(forename[0])]
+                slices.append(rows)
         if day is not None:  # everyone known with the date, or with its day and month swapped
             for when in {day, _swapped(day)} - {None}:
-                ordinal = _days(when)
-                lo, hi = np.searchsorted(self.dob_sorted, [ordinal, ordinal + 1])
-                for entity in self.dob_entities[lo:hi]:
-                    slices.append(self.by_entity[self.entity_start[entity]:self.entity_start[entity + 1]])
+                lo, hi = np.searchsorted(self.dob_sorted, np.array([_days(when), _days(when) + 1], np.int32))
+                slices += [self.by_entity[self.entity_start[e]:self.entity_start[e + 1]] for e in self.dob_entities[lo:hi]]
         rows = np.unique(np.concatenate(slices)) if slices else np.array([], dtype=np.int64)
         if not len(rows):
             return []
-        surnames, forenames = self.surname[rows], self.forename[rows]
+        surnames, surname_at = np.unique(self.surname[rows], return_inverse=True)
+        forenames, forename_at = np.unique(self.forename[rows], return_inverse=True)
         name_score = np.zeros(len(rows))
         for (forename, surname), found in zip(readings, near):
-            distinct = np.unique(surnames)
-            sound = sound_key(surname)
-            table = {n: found[n] if n in found else self.surname_score(n, surname, sound) for n in distinct.tolist()}
-            s_score = _lookup(surnames, table)
+            s_score = self.surname_scores(surnames, surname, found)[surname_at]
             if forename is None:
                 score = s_score
             else:
-                roots, sound = self._query_roots(forename), sound_key(forename)
-                f_table = {n: self.forename_score(n, forename, sound, roots) for n in np.unique(forenames).tolist()}
-                f_score = _lookup(forenames, f_table)
-                query_number = self.number.get(forename, -2)
-                goes_by_middle = (self.middle[rows] == query_number).any(axis=1)
+                f_score = self.forename_scores(forenames, forename)[forename_at]
+                goes_by_middle = (self.middle[rows] == self.number.get(forename, -2)).any(axis=1)
                 f_score = np.where(goes_by_middle & (f_score < 0.8), 0.8, f_score)
                 score = (s_score + f_score) / 2
             name_score = np.maximum(name_score, np.where(s_score > 0, score, 0.0))
-        entities = self.entity[rows]
-        dob_score = None
-        if day is None:
-            score = name_score
-        else:
-            dob_score = self._dob_scores(self.dobs[entities], day)
-            score = 0.6 * name_score + 0.4 * dob_score
         keep = name_score >= MIN_NAME_SCORE
-        rows, entities, score = rows[keep], entities[keep], score[keep]
-        dob_score = dob_score[keep] if dob_score is not None else None
+        rows, name_score = rows[keep], name_score[keep]
         if not len(rows):
             return []
+        entities = self.entity[rows]
+        dob_score = None if day is None else self._dob_scores(self.dobs[entities], day)
+        score = name_score if dob_score is None else 0.6 * name_score + 0.4 * dob_score
         # best row per entity (ties: the name given by more records), then the best entities
         order = np.lexsort((-self.name_mentions[rows], -score, entities))
         first = order[np.r_[True, entities[order][1:] != entities[order][:-1]]]
@@ -629,17 +651,13 @@ class PersonIndex:
             hits.append((summary.pop("entity_id"), float(score[i]), matched, *summary.values()))
         return hits
 
-    def _query_roots(self, forename: str) -> set[str]:
-        number = self.number.get(forename)
-        return self.roots[number] if number is not None else {forename}
-
     @staticmethod
     def _dob_scores(dobs: np.ndarray, day: date) -> np.ndarray:
         """1 a date of the entity's; 0.8 day and month swapped; 0.6 one keystroke away; 0.3 none known; else 0."""
         known = dobs != NO_DOB
         swapped = _swapped(day)
         score = np.where(known.any(axis=1), 0.0, 0.3)
-        near = np.isin(dobs, [_days(d) for d in _one_keystroke(day)]) & known
+        near = np.isin(dobs, np.array([_days(d) for d in _one_keystroke(day)], np.int32)) & known
         score = np.where(near.any(axis=1), 0.6, score)
         if swapped:
             score = np.where((dobs == _days(swapped)).any(axis=1), 0.8, score)
@@ -679,13 +697,6 @@ def _one_keystroke(day: date) -> set[date]:
         except ValueError:
             continue
     return found
-
-
-def _lookup(numbers: np.ndarray, table: dict[int, float]) -> np.ndarray:
-    keys = np.fromiter(table.keys(), dtype=np.int64, count=len(table))
-    values = np.fromiter(table.values(), dtype=np.float64, count=len(table))
-    order = np.argsort(keys)
-    return values[order][np.searchsorted(keys[order], numbers)]
 
 
 def person_index(con: duckdb.DuckDBPyConnection, snapshot_id: str) -> PersonIndex:

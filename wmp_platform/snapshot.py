@@ -64,6 +64,7 @@ POINTER = "CURRENT"
 COPIED_SCHEMAS = ("entities", "marts")
 WORKING_TABLE = re.compile(r"^_|_mentions$")  # the matcher's working copies, not for readers
 DEFAULT_KEEP = 3
+MEMORY_LIMIT = "3GB"
 RESTRICTED = "restricted"
 MARTS_LOG = "published_marts"  # marts.published_marts: each mart table, with restricted true for person-level ones
 _SNAPSHOT_FILE = re.compile(r"^\d{8}T\d{6}\.\d{6}Z\.duckdb$")
@@ -113,8 +114,10 @@ def _tables(con: duckdb.DuckDBPyConnection, database: str, schemas: tuple[str, .
         ORDER BY ALL""", {"db": database, "schemas": list(schemas)}).fetchall()
 
 
-def publish_snapshot(layout: DataLayout, *, keep: int = DEFAULT_KEEP, wait_seconds: float = 300) -> PublishedSnapshot:
-    """Build a snapshot from the warehouse, audit it and make it current (see the module docstring)."""
+def publish_snapshot(layout: DataLayout, *, keep: int = DEFAULT_KEEP, wait_seconds: float = 300,
+                     memory_limit: str = MEMORY_LIMIT) -> PublishedSnapshot:
+    """Build a snapshot from the warehouse, audit it and make it current (see the module docstring).
+    DuckDB spills to disk beyond ``memory_limit`` (the machine is shared)."""
     if keep < 1:
         raise ValueError(f"keep {keep}: at least 1 (the current snapshot)")
     if not layout.warehouse.exists():
@@ -129,6 +132,7 @@ def publish_snapshot(layout: DataLayout, *, keep: int = DEFAULT_KEEP, wait_secon
     try:
         with open_warehouse(layout.warehouse, read_only=True, wait_seconds=wait_seconds) as con:
             con.execute("SET enable_progress_bar = false")
+            con.execute(f"SET memory_limit = {sql_literal(memory_limit)}")
             warehouse = con.execute("SELECT current_database()").fetchall()[0][0]
             con.execute(f"ATTACH {sql_literal(str(building))} AS snapshot (READ_WRITE)")
             comments = _copy(con, warehouse, published)
