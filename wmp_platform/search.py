@@ -18,13 +18,14 @@ date of birth is given, every entity known with that date or with its day and mo
 Each known name of a candidate (every alias the hub keeps) is scored and the best counts:
 
 - surname: 1 the same; the sounds-alike key the same: at least 0.9; else Jaro-Winkler, 0
-  below ``SURNAME_SIMILARITY``;
+  below ``SURNAME_SIMILARITY``; 0.3 when the record has none (a caller who gave a forename);
 - forename: 1 the same; 0.95 another form of the same name (``forename_variants.csv``: Jon,
   John, Jonathan); 0.85 an initial on either side; sounds alike or Jaro-Winkler >= 0.8: at
   least 0.85; 0.8 a short form (one name starts the other, three letters at least, or ends it,
   four at least) or the record's middle name; 0.3 when the record has no forename; else 0;
-- name = the surname score, averaged with the forename score when a forename was given; a
-  name below ``MIN_NAME_SCORE`` is no hit;
+- name = the surname score, averaged with the forename score when a forename was given (so
+  the forename and date of birth of someone since married still find her); a name below
+  ``MIN_NAME_SCORE`` is no hit;
 - date of birth, when given: 1 one of the entity's dates; 0.8 day and month swapped; 0.6 one
   keystroke away; 0.3 no date known; 0 another date. The score is then 0.6 name + 0.4 date.
 
@@ -169,14 +170,18 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         SELECT wmp_name_key(variant) AS forename, list(DISTINCT wmp_name_key(name) ORDER BY wmp_name_key(name)) AS roots
         FROM _variant_pairs GROUP BY ALL ORDER BY forename""")
     con.unregister("_variant_pairs")
-    # names as the hub keeps them (aliases), split into name keys: first the forename, last the surname
+    # names as the hub keeps them (aliases), split into name keys: first the forename, last the surname;
+    # a lone word is a surname unless the golden record has it as a forename and knows no surname
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _name_forms AS
         SELECT entity_id, arg_max(value, mentions) AS name, sum(mentions) AS name_mentions,
-               CASE WHEN len(t) > 1 THEN t[1] END AS forename, CASE WHEN len(t) > 2 THEN t[2:-2] ELSE [] END AS middle,
-               t[-1] AS surname
-        FROM (SELECT entity_id, value, mentions, wmp_name_tokens(value) AS t FROM entities.person_aliases)
-        WHERE len(t) > 0 GROUP BY entity_id, t""")
+               CASE WHEN len(t) > 1 OR forename_only THEN t[1] END AS forename,
+               CASE WHEN len(t) > 2 THEN t[2:-2] ELSE [] END AS middle,
+               CASE WHEN NOT forename_only THEN t[-1] END AS surname
+        FROM (SELECT a.entity_id, a.value, a.mentions, wmp_name_tokens(a.value) AS t,
+                     len(t) = 1 AND g.surname IS NULL AND wmp_name_key(g.forename) = t[1] AS forename_only
+              FROM entities.person_aliases a LEFT JOIN entities.person_golden g USING (entity_id))
+        WHERE len(t) > 0 GROUP BY entity_id, t, forename_only""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.name_keys AS
         WITH used AS (
@@ -198,11 +203,11 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                m2.name_no AS middle2_no, x.name, CAST(x.name_mentions AS INTEGER) AS name_mentions
         FROM _name_forms x
         JOIN {SCHEMA}.person_entities e USING (entity_id)
-        JOIN {SCHEMA}.name_keys s ON s.name_key = x.surname
+        LEFT JOIN {SCHEMA}.name_keys s ON s.name_key = x.surname
         LEFT JOIN {SCHEMA}.name_keys f ON f.name_key = x.forename
         LEFT JOIN {SCHEMA}.name_keys m1 ON m1.name_key = x.middle[1]
         LEFT JOIN {SCHEMA}.name_keys m2 ON m2.name_key = x.middle[2]
-        ORDER BY surname_no, entity_no, forename_no""")
+        ORDER BY surname_no NULLS FIRST, entity_no, forename_no""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.person_dobs AS
         SELECT DISTINCT e.entity_no, d.dob
@@ -500,6 +505,7 @@ class PersonIndex:
         self.number = {k: n for n, k in enumerate(self.keys)}
         self.sounds = [s for _, s, _ in keys]
         self.roots = [set(r) | {k} for k, _, r in keys]
+        self.forename_roots = dict(con.execute(f"SELECT forename, roots FROM {SCHEMA}.forename_roots").fetchall())
         self.sound_number = {sound: n for n, sound in enumerate(sorted(set(self.sounds)))}
         self.sound_of = np.array([self.sound_number[s] for s in self.sounds], dtype=np.int32)
         self.first_letter = np.array([ord(k[0]) for k in self.keys], dtype=np.int32)
@@ -510,9 +516,9 @@ class PersonIndex:
                 by_root.setdefault(root, []).append(n)
         self.by_root = {root: np.array(numbers, dtype=np.int32) for root, numbers in by_root.items()}
         names = con.sql(f"""
-            SELECT entity_no, coalesce(forename_no, -1) AS forename_no, surname_no, coalesce(middle_no, -1) AS middle_no,
-                   coalesce(middle2_no, -1) AS middle2_no, name_mentions, name
-            FROM {SCHEMA}.person_names ORDER BY surname_no, entity_no, forename_no""").to_arrow_table()
+            SELECT entity_no, coalesce(forename_no, -1) AS forename_no, coalesce(surname_no, -1) AS surname_no,
+                   coalesce(middle_no, -1) AS middle_no, coalesce(middle2_no, -1) AS middle2_no, name_mentions, name
+            FROM {SCHEMA}.person_names ORDER BY surname_no NULLS FIRST, entity_no, forename_no""").to_arrow_table()
         column = {c: _array(names, c) for c in names.column_names if c != "name"}
         self.entity, self.forename, self.surname = column["entity_no"], column["forename_no"], column["surname_no"]
         self.middle = np.stack([column["middle_no"], column["middle2_no"]], axis=1)
@@ -561,15 +567,18 @@ class PersonIndex:
         return near
 
     def surname_scores(self, numbers: np.ndarray, surname: str, near: dict[int, float]) -> np.ndarray:
+        """Surname scores of distinct surname numbers (-1: no surname)."""
         sound = sound_key(surname)
         scores = []
         for n in numbers.tolist():
-            if n in near:
+            if n < 0:
+                scores.append(0.3)
+            elif n in near:
                 scores.append(near[n])
-                continue
-            similarity = jaro_winkler_similarity(self.keys[n], surname)
-            scores.append(max(0.9, similarity) if self.sounds[n] == sound
-                          else similarity if similarity >= SURNAME_SIMILARITY else 0.0)
+            else:
+                similarity = jaro_winkler_similarity(self.keys[n], surname)
+                scores.append(max(0.9, similarity) if self.sounds[n] == sound
+                              else similarity if similarity >= SURNAME_SIMILARITY else 0.0)
         return np.array(scores)
 
     def forename_scores(self, numbers: np.ndarray, forename: str) -> np.ndarray:
@@ -579,7 +588,7 @@ class PersonIndex:
         n = np.maximum(numbers, 0)
         letter = self.first_letter[n]
         exact = known & (numbers == self.number.get(forename, -2))
-        query_roots = self.roots[self.number[forename]] if forename in self.number else {forename}
+        query_roots = {forename, *self.forename_roots.get(forename, ())}
         related = [self.by_root[root] for root in query_roots if root in self.by_root]
         same_name = known & np.isin(numbers, np.concatenate(related)) if related else np.zeros(len(numbers), bool)
         if len(forename) == 1:  # the query gives an initial
@@ -630,7 +639,7 @@ class PersonIndex:
                 goes_by_middle = (self.middle[rows] == self.number.get(forename, -2)).any(axis=1)
                 f_score = np.where(goes_by_middle & (f_score < 0.8), 0.8, f_score)
                 score = (s_score + f_score) / 2
-            name_score = np.maximum(name_score, np.where(s_score > 0, score, 0.0))
+            name_score = np.maximum(name_score, score)
         keep = name_score >= MIN_NAME_SCORE
         rows, name_score = rows[keep], name_score[keep]
         if not len(rows):
