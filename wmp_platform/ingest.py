@@ -266,7 +266,9 @@ def stage(
     )
     staged_path = layout.partition_file(feed.name, "staged", partition)
     with connect() as con:
-        con.execute(f"CREATE TEMP TABLE checked AS {_gated_sql(feed, str(raw_path), rules, layout)}")
+        to_run = _rules_to_run(feed, rules, layout)
+        con.execute(f"CREATE TEMP TABLE checked AS {_gated_sql(feed, str(raw_path), to_run)}")
+        _flag_and_quarantine(con, feed, to_run)
         gate = _run_gate(con, feed, rules, layout, gate_engine) if rules else None
         if gate:
             results = gate_results_table(feed.name, partition, gate)
@@ -319,25 +321,37 @@ GATE_RESULTS_SCHEMA = pa.schema([
 TYPED = "_typed"  # the row has no typing issue: the quality gate's rules apply to it
 
 
-def _gated_sql(feed: FeedDeclaration, raw_path: str, rules: list[Rule] | None, layout: DataLayout) -> str:
-    """The staging query with the quality gate in the same pass: the rules each typed row breaks
-    (``_failed_rules``), and each error rule broken added to the row's issues."""
-    from wmp_platform.quality.gate import FAILED_RULES, GateError, failed_rules_sql, resolve_rules
+def _gated_sql(feed: FeedDeclaration, raw_path: str, to_run: list) -> str:
+    """The staging query with the quality gate's row-level rules in the same pass: the rules
+    each typed row breaks, as ``_failed_rules``."""
+    from wmp_platform.quality.gate import FAILED_RULES, failed_rules_sql
+
+    return f"""
+SELECT *, CASE WHEN {TYPED} THEN {failed_rules_sql(to_run)} ELSE []::VARCHAR[] END AS {FAILED_RULES}
+FROM (SELECT *, len({ISSUES}) = 0 AS {TYPED} FROM ({staging_sql(feed, raw_path)}))"""
+
+
+def _flag_and_quarantine(con, feed: FeedDeclaration, to_run: list) -> None:
+    """Finish flagging (uniqueness) and add each error rule a row broke to its issues."""
+    from wmp_platform.quality.gate import FAILED_RULES, flag_later_copies
+
+    flag_later_copies(con, "checked", to_run, TYPED)
+    errors = "[" + ", ".join(sql_literal(rule.name) for rule, _ in to_run if rule.severity == "error") + "]::VARCHAR[]"
+    broken = f"list_filter({FAILED_RULES}, lambda name: list_contains({errors}, name))"
+    con.execute(f"UPDATE checked SET {ISSUES} = list_concat({ISSUES}, "
+                f"list_transform({broken}, lambda name: name || ': broke quality rule')) WHERE len({broken}) > 0")
+
+
+def _rules_to_run(feed: FeedDeclaration, rules: list[Rule] | None, layout: DataLayout) -> list:
+    """The rules the gate can run now, each checked to name a staged column."""
+    from wmp_platform.quality.gate import GateError, resolve_rules
 
     to_run = resolve_rules(rules, layout.lake)[0] if rules else []
     staged_columns = {RECORD_KEY, *LINEAGE, *(c.name for c in feed.columns), *(c for c, _, _ in feed.pole.pole_columns())}
     for rule, _ in to_run:
         if rule.column not in staged_columns:
             raise GateError(f"feed {feed.name!r}, rule {rule.name!r}: the staged rows have no column {rule.column!r}")
-    errors = "[" + ", ".join(sql_literal(rule.name) for rule, _ in to_run if rule.severity == "error") + "]::VARCHAR[]"
-    return f"""
-SELECT * EXCLUDE ({ISSUES}), list_concat({ISSUES}, list_transform(
-           list_filter({FAILED_RULES}, lambda name: list_contains({errors}, name)),
-           lambda name: name || ': broke quality rule')) AS {ISSUES}
-FROM (
-    SELECT *, CASE WHEN {TYPED} THEN {failed_rules_sql(to_run, TYPED)} ELSE []::VARCHAR[] END AS {FAILED_RULES}
-    FROM (SELECT *, len({ISSUES}) = 0 AS {TYPED} FROM ({staging_sql(feed, raw_path)}))
-)"""
+    return to_run
 
 
 def _run_gate(con, feed: FeedDeclaration, rules: list[Rule], layout: DataLayout, engine: str):

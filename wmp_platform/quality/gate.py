@@ -2,8 +2,8 @@
 
 Two engines evaluate every rule on the same rows:
 
-- **plain SQL**, in the staging query's own pass (``failed_rules_sql``), names the rules each
-  row breaks: the rows to quarantine (those breaking an error rule), the counts, and a sample
+- **plain SQL**, in the staging query's own pass (``failed_rules_sql``; uniqueness just after,
+  ``flag_later_copies``), names the rules each row breaks: the rows to quarantine (those breaking an error rule), the counts, and a sample
   for people to look at.
 - **great-expectations** validates the rows as an expectation suite, in-database (SQLAlchemy
   through duckdb-engine), each expectation with ``mostly = 1 - max_failure_rate``, and gives
@@ -110,11 +110,33 @@ def resolve_rules(rules: list[Rule], lake_dir: Path | None) -> tuple[list[tuple[
     return to_run, {name: skipped for name, (_, skipped) in resolved.items() if skipped}
 
 
-def failed_rules_sql(rules: list[tuple[Rule, dict[str, Any]]], scope: str = "true") -> str:
-    """SQL for the list of the names of the rules a row breaks, for rows where ``scope`` holds
-    (uniqueness is judged among those rows only)."""
-    flags = ", ".join(f"CASE WHEN {_fails(rule, kwargs, scope)} THEN {sql_literal(rule.name)} END" for rule, kwargs in rules)
+def failed_rules_sql(rules: list[tuple[Rule, dict[str, Any]]]) -> str:
+    """SQL for the list of the names of the row-level rules a row breaks (uniqueness, which
+    needs the other rows, is ``flag_later_copies``'s)."""
+    flags = ", ".join(f"CASE WHEN {_fails(rule, kwargs)} THEN {sql_literal(rule.name)} END"
+                      for rule, kwargs in rules if rule.expectation != UNIQUE)
     return f"list_filter([{flags}], lambda name: name IS NOT NULL)" if flags else "[]::VARCHAR[]"
+
+
+def flag_later_copies(con, table: str, rules: list[tuple[Rule, dict[str, Any]]], scope: str = "true") -> None:
+    """Add each uniqueness rule to the ``_failed_rules`` of every copy after the first (lowest
+    source file and row number) among the rows of ``table`` where ``scope`` holds. The window
+    runs over three columns and only the copies are updated: sorting whole rows costs more
+    than the rest of the gate."""
+    for rule, _ in rules:
+        if rule.expectation != UNIQUE:
+            continue
+        column = quote(rule.column)
+        con.execute(f"""
+            UPDATE {table} SET {FAILED_RULES} = list_append({FAILED_RULES}, {sql_literal(rule.name)})
+            FROM (
+                SELECT {SOURCE_FILE}, {ROW_NUMBER} FROM (
+                    SELECT {SOURCE_FILE}, {ROW_NUMBER},
+                           row_number() OVER (PARTITION BY {column} ORDER BY {SOURCE_FILE}, {ROW_NUMBER}) AS copy
+                    FROM {table} WHERE {scope} AND {column} IS NOT NULL
+                ) WHERE copy > 1
+            ) later
+            WHERE {table}.{SOURCE_FILE} = later.{SOURCE_FILE} AND {table}.{ROW_NUMBER} = later.{ROW_NUMBER}""")
 
 
 def run_gate(
@@ -152,6 +174,7 @@ def run_gate(
     if not flagged:
         con.execute(f"CREATE OR REPLACE TEMP TABLE gate_flagged AS SELECT *, {failed_rules_sql(to_run)} AS {FAILED_RULES} "
                     f"FROM {source}")
+        flag_later_copies(con, "gate_flagged", to_run)
         source = "gate_flagged"
     count = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]
     failing = dict(con.sql(f"SELECT name, count(*) FROM (SELECT unnest({FAILED_RULES}) AS name FROM {source}) "
@@ -237,14 +260,11 @@ def _passes(rule: Rule, kwargs: dict[str, Any]) -> str:
     raise GateError(f"rule {rule.name!r}: the gate has no SQL form for {expectation}")
 
 
-def _fails(rule: Rule, kwargs: dict[str, Any], scope: str = "true") -> str:
-    """SQL true for a row that breaks the rule (uniqueness judged among the rows in ``scope``)."""
+def _fails(rule: Rule, kwargs: dict[str, Any]) -> str:
+    """SQL true for a row that breaks the (row-level) rule."""
     column = quote(rule.column)
     if rule.expectation == "expect_column_values_to_not_be_null":
         return f"{column} IS NULL"
-    if rule.expectation == UNIQUE:
-        return (f"{column} IS NOT NULL AND "
-                f"row_number() OVER (PARTITION BY {scope}, {column} ORDER BY {SOURCE_FILE}, {ROW_NUMBER}) > 1")
     return f"{column} IS NOT NULL AND NOT coalesce({_passes(rule, kwargs)}, false)"
 
 
