@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wmp_platform.declarations import load_declarations
+from wmp_platform.hub import KINDS, entity_counts
 from wmp_platform.landing import landing_files
 from wmp_platform.storage import DATA_DIR_VARIABLE, UNPARTITIONED, DataLayout
 from wmp_platform.warehouse import open_warehouse, row_counts
@@ -36,6 +37,7 @@ class DemoReport:
     timings: dict[str, float] = field(default_factory=dict)
     feeds: dict[str, dict[str, int]] = field(default_factory=dict)
     runs: list[str] = field(default_factory=list)
+    entities: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def render(self) -> str:
         width = max(len(name) for name in self.feeds) if self.feeds else 4
@@ -45,11 +47,14 @@ class DemoReport:
         totals = {layer: sum(c[layer] for c in self.feeds.values()) for layer in ("raw", "staged", "quarantine")}
         lines.append(f"{'total':<{width}} {totals['raw']:>10,} {totals['staged']:>10,} {totals['quarantine']:>12,}")
         lines.append("")
+        lines += [f"{kind} entities: {c['entities']:,} from {c['mentions']:,} mentions" for kind, c in self.entities.items()]
+        lines.append("")
         lines += [f"{step:<28} {seconds:8.1f} s" for step, seconds in self.timings.items()]
         lines.append("")
         lines.append(f"data folder: {self.data_dir}   warehouse: {self.data_dir / 'warehouse.duckdb'}")
         lines.append(f"Dagster runs: {', '.join(self.runs)}")
         lines.append(f"see them in the UI: DAGSTER_HOME={self.data_dir / 'dagster'} WMP_DATA_DIR={self.data_dir} dagster dev")
+        lines.append(f'search the published snapshot: wmp search person "jon smith" --data-dir {self.data_dir}')
         return "\n".join(lines)
 
 
@@ -109,4 +114,5 @@ def run_demo(data_dir: Path, size: str | int = "small", seed: int = 42, regenera
 
     with open_warehouse(layout.warehouse, read_only=True) as con:
         report.feeds = row_counts(con)
+        report.entities = {kind: entity_counts(con, kind) for kind in KINDS}
     return report

@@ -189,8 +189,8 @@ def build_pole_links(con: duckdb.DuckDBPyConnection, layout: DataLayout, feeds: 
 
 
 def entity_counts(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
-    use_hub_schema(con)
-    assignments = HubTables.for_kind(kind).assignments
+    """Mentions and entities of the kind (read-only connections too)."""
+    assignments = f"{SCHEMA}.{HubTables.for_kind(kind).assignments}"
     mentions, entities = con.execute(f"SELECT count(*), count(DISTINCT entity_id) FROM {assignments}").fetchall()[0]
     return {"mentions": mentions, "entities": entities}
 
