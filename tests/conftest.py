@@ -9,6 +9,7 @@ import pytest
 
 from wmp_platform.declarations import load_declaration, load_declarations
 from wmp_platform.storage import DataLayout
+from wmp_platform.synthetic import generate_estate
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -18,6 +19,20 @@ FEEDS_DIR = REPO / "assets" / "feeds"
 @pytest.fixture
 def layout(tmp_path) -> DataLayout:
     return DataLayout(tmp_path / "data")
+
+
+@pytest.fixture(scope="module")
+def tiny_landing(tmp_path_factory) -> Path:
+    """The landing folder of a tiny synthetic estate (seed 5), generated once per module."""
+    root = tmp_path_factory.mktemp("estate")
+    generate_estate(root, size="tiny", seed=5)
+    return root / "landing"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """A data folder for a module's code location (see code_location.py), not yet created."""
+    return tmp_path_factory.mktemp("location") / "data"
 
 
 @pytest.fixture(scope="session")

@@ -92,11 +92,6 @@ def test_a_webhook_that_fails_is_an_error_and_the_table_keeps_the_alert(layout):
 # --- the run-failure sensor ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("location") / "data"
-
-
-@pytest.fixture(scope="module")
 def defs(data_dir):
     return code_location(data_dir)
 

@@ -18,21 +18,8 @@ from sensors import (RefreshSettings, mart_automation_sensor, mart_refresh_condi
                      nightly_rebuild_schedule)
 from sensors.schedules import CHANGED_TAG, REFRESH_TAG
 from wmp_platform.components import SourceFeedComponent
-from wmp_platform.synthetic import generate_estate
 
 LONDON = ZoneInfo("Europe/London")
-
-
-@pytest.fixture(scope="module")
-def estate(tmp_path_factory):
-    root = tmp_path_factory.mktemp("estate")
-    generate_estate(root, size="tiny", seed=5)
-    return root / "landing"
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("location") / "data"
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +34,9 @@ def evaluate(defs: dg.Definitions, name: str, instance, when: datetime):
     return schedule.evaluate_tick(context)
 
 
-def test_the_catch_up_loads_only_what_the_lake_lacks(defs, data_dir, estate):
+def test_the_catch_up_loads_only_what_the_lake_lacks(defs, data_dir, tiny_landing):
     layout = empty_data_folder(data_dir)
-    shutil.copytree(estate / "crime", layout.feed_landing("crime"))
+    shutil.copytree(tiny_landing / "crime", layout.feed_landing("crime"))
     instance = dg.DagsterInstance.ephemeral()
     schedule = defs.resolve_schedule_def("ingest_daily_feeds_catch_up")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("15 6 * * *", "Europe/London")

@@ -16,21 +16,8 @@ from conftest import FIXTURES
 from wmp_platform.alerts import read_alerts
 from wmp_platform.declarations import load_declaration, load_declarations
 from wmp_platform.landing_watch import LandingCursor, scan_landing
-from wmp_platform.synthetic import generate_estate
 
 CRIME = [dg.AssetKey(["feeds", "crime", "raw"]), dg.AssetKey(["feeds", "crime", "staged"])]
-
-
-@pytest.fixture(scope="module")
-def estate(tmp_path_factory):
-    root = tmp_path_factory.mktemp("estate")
-    generate_estate(root, size="tiny", seed=5)
-    return root / "landing"
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("location") / "data"
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +30,12 @@ def layout(data_dir):
     return empty_data_folder(data_dir)
 
 
-def deliver(estate, layout, *names: str, as_name: str | None = None):
+def deliver(landing, layout, *names: str, as_name: str | None = None):
     """Copy landing files of the synthetic estate into the data folder, as a sender would."""
     for name in names:
         target = layout.landing / (as_name or name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(estate / name, target)
+        shutil.copyfile(landing / name, target)
     return layout.landing / (as_name or names[-1])
 
 
@@ -58,8 +45,8 @@ def tick(defs, instance, cursor=None) -> dg.SensorExecutionData:
     return sensor.evaluate_tick(context)
 
 
-def test_a_new_file_asks_for_one_run_of_its_partition(defs, estate, layout):
-    landed = deliver(estate, layout, "crime/crime_20261002.csv")
+def test_a_new_file_asks_for_one_run_of_its_partition(defs, tiny_landing, layout):
+    landed = deliver(tiny_landing, layout, "crime/crime_20261002.csv")
     result = tick(defs, dg.DagsterInstance.ephemeral())
 
     [request] = result.run_requests
@@ -71,9 +58,9 @@ def test_a_new_file_asks_for_one_run_of_its_partition(defs, estate, layout):
     assert request.tags["dagster/partition"] == "2026-10-02"
 
 
-def test_the_same_file_again_asks_for_nothing(defs, estate, layout):
+def test_the_same_file_again_asks_for_nothing(defs, tiny_landing, layout):
     instance = dg.DagsterInstance.ephemeral()
-    deliver(estate, layout, "crime/crime_20261002.csv")
+    deliver(tiny_landing, layout, "crime/crime_20261002.csv")
     first = tick(defs, instance)
     [request] = first.run_requests
 
@@ -85,19 +72,19 @@ def test_the_same_file_again_asks_for_nothing(defs, estate, layout):
 
     assert execute(defs, request, instance).success
     # delivered again with the same bytes, written in place and renamed into place
-    deliver(estate, layout, "crime/crime_20261002.csv")
+    deliver(tiny_landing, layout, "crime/crime_20261002.csv")
     redelivered = tick(defs, instance, again.cursor)
     assert redelivered.run_requests == []
     assert "1 new file(s) already loaded: crime/crime_20261002.csv" in redelivered.skip_message
-    deliver(estate, layout, "crime/crime_20261002.csv", as_name="crime/.crime_20261002.csv.part")
+    deliver(tiny_landing, layout, "crime/crime_20261002.csv", as_name="crime/.crime_20261002.csv.part")
     os.replace(layout.landing / "crime/.crime_20261002.csv.part", layout.landing / "crime/crime_20261002.csv")
     assert tick(defs, instance, redelivered.cursor).run_requests == []
     # and with no cursor at all: the lake says what is loaded
     assert tick(defs, instance).run_requests == []
 
 
-def test_a_restart_with_the_saved_cursor_asks_for_nothing(defs, data_dir, estate, layout, tmp_path):
-    deliver(estate, layout, "crime/crime_20261001.csv", "custody/custody_20261001.csv")
+def test_a_restart_with_the_saved_cursor_asks_for_nothing(defs, data_dir, tiny_landing, layout, tmp_path):
+    deliver(tiny_landing, layout, "crime/crime_20261001.csv", "custody/custody_20261001.csv")
     (tmp_path / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
         before = tick(defs, instance)
@@ -109,12 +96,12 @@ def test_a_restart_with_the_saved_cursor_asks_for_nothing(defs, data_dir, estate
     with dg.instance_for_test(temp_dir=str(tmp_path / "home")) as instance:
         after = tick(restarted, instance, saved)
         assert after.run_requests == []
-        deliver(estate, layout, "crime/crime_20261003.csv")
+        deliver(tiny_landing, layout, "crime/crime_20261003.csv")
         [request] = tick(restarted, instance, after.cursor).run_requests
         assert request.partition_key == "2026-10-03"
 
 
-def test_files_that_fit_no_feed_are_reported_once(defs, estate, layout, tmp_path, monkeypatch):
+def test_files_that_fit_no_feed_are_reported_once(defs, tiny_landing, layout, tmp_path, monkeypatch):
     sink = tmp_path / "sink.jsonl"
     monkeypatch.setenv("WMP_ALERT_SINK", str(sink))
     for name, text in {
@@ -127,7 +114,7 @@ def test_files_that_fit_no_feed_are_reported_once(defs, estate, layout, tmp_path
     }.items():
         (layout.landing / name).parent.mkdir(parents=True, exist_ok=True)
         (layout.landing / name).write_text(text)
-    deliver(estate, layout, "crime/crime_20261001.csv")
+    deliver(tiny_landing, layout, "crime/crime_20261001.csv")
     instance = dg.DagsterInstance.ephemeral()
 
     result = tick(defs, instance)
@@ -159,8 +146,8 @@ def test_files_that_fit_no_feed_are_reported_once(defs, estate, layout, tmp_path
         defs, instance, later.cursor).skip_message
 
 
-def test_a_delivery_of_many_days_is_one_run_per_contiguous_range(defs, estate, layout):
-    deliver(estate, layout, "crime/crime_20261001.csv", "crime/crime_20261002.csv", "crime/crime_20261003.csv",
+def test_a_delivery_of_many_days_is_one_run_per_contiguous_range(defs, tiny_landing, layout):
+    deliver(tiny_landing, layout, "crime/crime_20261001.csv", "crime/crime_20261002.csv", "crime/crime_20261003.csv",
             "custody/custody_20261001.csv", "custody/custody_20261003.csv", "gazetteer/gazetteer_20261001.csv")
     instance = dg.DagsterInstance.ephemeral()
     requests = {(r.tags["wmp/feed"], r.partition_key, r.tags.get("dagster/asset_partition_range_start"),
@@ -185,8 +172,8 @@ def feeds():
     return load_declarations(FIXTURES.parent.parent / "assets" / "feeds")
 
 
-def test_a_file_still_being_written_waits_until_it_settles(feeds, estate, layout):
-    landed = deliver(estate, layout, "crime/crime_20261001.csv")
+def test_a_file_still_being_written_waits_until_it_settles(feeds, tiny_landing, layout):
+    landed = deliver(tiny_landing, layout, "crime/crime_20261001.csv")
     changed = landed.stat().st_ctime_ns
     early = scan_landing(layout, feeds.values(), now_ns=changed + 5 * 10**9, settle_seconds=30)
     assert early.requests == [] and early.settling == ["crime/crime_20261001.csv"]
@@ -195,9 +182,9 @@ def test_a_file_still_being_written_waits_until_it_settles(feeds, estate, layout
     assert scan_landing(layout, feeds.values(), settled.cursor, now_ns=changed + 60 * 10**9).requests == []
 
 
-def test_a_backlog_is_worked_through_over_several_looks(feeds, estate, layout):
+def test_a_backlog_is_worked_through_over_several_looks(feeds, tiny_landing, layout):
     names = [f"crime/crime_2026100{day}.csv" for day in (1, 2, 3)]
-    deliver(estate, layout, *names)
+    deliver(tiny_landing, layout, *names)
     cursor, asked = None, []
     for _ in range(3):  # no time to hash: one file per folder per look
         scan = scan_landing(layout, feeds.values(), cursor, settle_seconds=0, hash_budget_seconds=0)
