@@ -196,7 +196,8 @@ def _latest_decisions(con: duckdb.DuckDBPyConnection, decisions: str | None) -> 
 # --- clustering one graph ----------------------------------------------------------------
 
 
-def _union_find_groups(nodes: list[int], edges) -> list[list[int]]:
+def _union_find_groups(nodes: list, edges) -> list[list]:
+    """Connected groups of nodes (mention ids or indices), each in the nodes' order."""
     parent = {n: n for n in nodes}
 
     def find(x):
@@ -680,35 +681,24 @@ def _attach_certain(con, settings: ClusterSettings, mentions: str, assignments: 
           AND (e.mention_id_l IN (SELECT mention_id FROM _fresh) OR e.mention_id_r IN (SELECT mention_id FROM _fresh))
         """).fetchall()
     decided_on = {m for m, in con.execute(f"SELECT unnest([a, b]) FROM {decided}").fetchall()}
-    parent = {m: m for m in fresh}
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for left, right, *_ in links:
-        if left in fresh and right in fresh:
-            parent[find(left)] = find(right)
-    targets: dict[str, set] = defaultdict(set)
-    doubtful: set[str] = set()
+    groups = _union_find_groups(list(fresh), [(left, right) for left, right, *_ in links
+                                                 if left in fresh and right in fresh])
+    group_of = {m: i for i, members in enumerate(groups) for m in members}
+    targets: dict[int, set] = defaultdict(set)
+    doubtful: set[int] = set()
     for left, right, certain, component, settled, entity, component_partition in links:
-        group = find(left if left in fresh else right)
+        group = group_of[left if left in fresh else right]
         if not certain or (component is not None and not settled):
             doubtful.add(group)
         if component is not None:
             targets[group].add((component, entity, component_partition))
-    members = defaultdict(list)
-    for mention in fresh:
-        members[find(mention)].append(mention)
     attached = []
     for group, found in targets.items():
-        if group in doubtful or len(found) != 1 or decided_on.intersection(members[group]):
+        if group in doubtful or len(found) != 1 or decided_on.intersection(groups[group]):
             continue
         (component, entity, component_partition), = found
-        if min((fresh[m], m) for m in members[group]) > (component_partition, component):
-            attached.extend((m, fresh[m], entity, component) for m in members[group])
+        if min((fresh[m], m) for m in groups[group]) > (component_partition, component):
+            attached.extend((m, fresh[m], entity, component) for m in groups[group])
     con.register("_attaching", pa.table({name: pa.array([row[i] for row in attached], pa.string()) for i, name in
                                          enumerate(("mention_id", "partition", "entity_id", "component_id"))}))
     con.execute("DROP TABLE IF EXISTS _attached")
