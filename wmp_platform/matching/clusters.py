@@ -583,6 +583,39 @@ def assign_entity_ids(
     return "_assigned"
 
 
+def assign_resolved_entities(
+    con: duckdb.DuckDBPyConnection,
+    tables: HubTables,
+    prefix: str,
+    resolution: str,
+    *,
+    key: str,
+    seed: str,
+    columns: tuple[str, ...],
+    run: Run,
+) -> ClusterReport:
+    """Replace ``tables.assignments`` with one entity per distinct ``key`` of ``resolution``.
+
+    For entities resolved by a key rather than by match edges (locations, vehicles). resolution:
+    mention_id, partition and the key column; seed: SQL over its columns giving the text hashed for
+    a new id; columns: the resolution's columns kept beside mention_id, partition and entity_id.
+    Ids already in ``tables.assignments`` are kept where they persist (``assign_entity_ids``).
+    """
+    report = ClusterReport()
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _resolved_membership AS
+        SELECT mention_id, partition, {key} AS cluster_id, {seed} AS seed FROM {resolution}""")
+    previous = tables.assignments if table_exists(con, tables.assignments) else None
+    assigned = assign_entity_ids(con, prefix, "_resolved_membership", previous, tables.history, run, report=report)
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {tables.assignments} AS
+        SELECT a.mention_id, a.partition, a.entity_id, {', '.join(f'r.{c}' for c in columns)}
+        FROM {assigned} a JOIN {resolution} r USING (mention_id) ORDER BY a.mention_id""")
+    report.mentions, report.entities = con.execute(
+        f"SELECT count(*), count(DISTINCT entity_id) FROM {tables.assignments}").fetchall()[0]
+    return report
+
+
 # --- review queue ------------------------------------------------------------------------
 
 

@@ -31,9 +31,8 @@ from wmp_platform.matching.clusters import (
     ClusterReport,
     HubTables,
     Run,
-    assign_entity_ids,
+    assign_resolved_entities,
     require_columns,
-    table_exists,
 )
 from wmp_platform.sql import sql_literal
 
@@ -214,19 +213,8 @@ def build_location_entities(
     resolved_by, address_score, distance_m); ids of places already there are kept where they
     persist, and splits and merges go to ``tables.history``.
     """
-    report = ClusterReport()
     resolution = resolve_locations(con, mentions=mentions, out="_location_resolution", gazetteer_feed=gazetteer_feed,
                                    max_distance_m=max_distance_m)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _location_membership AS
-        SELECT mention_id, partition, location_key AS cluster_id, location_key AS seed FROM {resolution}""")
-    previous = tables.assignments if table_exists(con, tables.assignments) else None
-    assigned = assign_entity_ids(con, LOCATION_PREFIX, "_location_membership", previous, tables.history, run,
-                                 report=report)
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {tables.assignments} AS
-        SELECT a.mention_id, a.partition, a.entity_id, r.location_key, r.uprn, r.resolved_by, r.address_score, r.distance_m
-        FROM {assigned} a JOIN {resolution} r USING (mention_id) ORDER BY a.mention_id""")
-    report.mentions, report.entities = con.execute(
-        f"SELECT count(*), count(DISTINCT entity_id) FROM {tables.assignments}").fetchall()[0]
-    return report
+    return assign_resolved_entities(
+        con, tables, LOCATION_PREFIX, resolution, key="location_key", seed="location_key",
+        columns=("location_key", "uprn", "resolved_by", "address_score", "distance_m"), run=run)

@@ -32,9 +32,8 @@ from wmp_platform.matching.clusters import (
     ClusterReport,
     HubTables,
     Run,
-    assign_entity_ids,
+    assign_resolved_entities,
     require_columns,
-    table_exists,
 )
 from wmp_platform.sql import sql_literal
 
@@ -138,20 +137,8 @@ def build_vehicle_entities(
     vehicle_key, resolved_by); ids of vehicles already there are kept where they persist, and
     splits and merges go to ``tables.history``.
     """
-    report = ClusterReport()
     resolution = resolve_vehicles(con, mentions=mentions, out="_vehicle_resolution", register_feed=register_feed)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _vehicle_membership AS
-        SELECT mention_id, partition, vehicle_key AS cluster_id,
-               CASE WHEN resolved_by = 'unresolved' THEN mention_id ELSE 'vrm:' || vehicle_key END AS seed
-        FROM {resolution}""")
-    previous = tables.assignments if table_exists(con, tables.assignments) else None
-    assigned = assign_entity_ids(con, VEHICLE_PREFIX, "_vehicle_membership", previous, tables.history, run,
-                                 report=report)
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {tables.assignments} AS
-        SELECT a.mention_id, a.partition, a.entity_id, r.registration, r.vehicle_key, r.resolved_by
-        FROM {assigned} a JOIN {resolution} r USING (mention_id) ORDER BY a.mention_id""")
-    report.mentions, report.entities = con.execute(
-        f"SELECT count(*), count(DISTINCT entity_id) FROM {tables.assignments}").fetchall()[0]
-    return report
+    return assign_resolved_entities(
+        con, tables, VEHICLE_PREFIX, resolution, key="vehicle_key",
+        seed="CASE WHEN resolved_by = 'unresolved' THEN mention_id ELSE 'vrm:' || vehicle_key END",
+        columns=("registration", "vehicle_key", "resolved_by"), run=run)
