@@ -765,7 +765,7 @@ def search_vehicle(con: duckdb.DuckDBPyConnection, registration: str, *, limit: 
         raise SearchError(f"registration {text!r}: only letters, digits, spaces and hyphens")
     value = normalise_vrm(text)
     if not 2 <= len(value) <= 8:
-        raise SearchError(f"registration {text!r}: {len(value)} letters and digits; a registration has 2 to 8")
+        raise SearchError(f"registration {text!r}: a registration has 2 to 8 letters and digits, this has {len(value)}")
     _check_limit(limit, views)
     snapshot_id = _snapshot_id(con)
     rows = con.execute(f"""
