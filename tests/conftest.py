@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
-from wmp_platform.declarations import load_declaration, load_declarations
+from wmp_platform.declarations import (
+    FeedDeclaration,
+    load_declaration,
+    load_declarations,
+)
+from wmp_platform.ingest import load_raw, stage
+from wmp_platform.landing import landing_files
 from wmp_platform.storage import DataLayout
 from wmp_platform.synthetic import generate_estate
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 FEEDS_DIR = REPO / "assets" / "feeds"
+
+
+def stage_landed(layout: DataLayout, feeds: Iterable[FeedDeclaration]) -> None:
+    """Load and stage every partition landed for each feed, as the ingest assets would."""
+    for feed in feeds:
+        files, _ = landing_files(feed, layout.feed_landing(feed.landing_folder))
+        for partition in sorted({f.partition for f in files}):
+            load_raw(layout, feed, partition)
+            stage(layout, feed, partition)
 
 
 @pytest.fixture

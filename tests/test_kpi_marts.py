@@ -17,12 +17,10 @@ import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import FEEDS_DIR
+from conftest import FEEDS_DIR, stage_landed
 
 from resources import LakeResource
 from wmp_platform.declarations import load_declarations
-from wmp_platform.ingest import load_raw, stage
-from wmp_platform.landing import landing_files
 from wmp_platform.mart_assets import mart_assets
 from wmp_platform.marts.kpi import (
     CRIME,
@@ -50,12 +48,7 @@ def estate(tmp_path_factory) -> DataLayout:
     layout = DataLayout(tmp_path_factory.mktemp("kpi") / "data")
     generate_estate(layout.root, size="small", seed=5)
     declarations = load_declarations(FEEDS_DIR)
-    for name in FEEDS:
-        feed = declarations[name]
-        files, _ = landing_files(feed, layout.feed_landing(feed.landing_folder))
-        for partition in sorted({f.partition for f in files}):
-            load_raw(layout, feed, partition)
-            stage(layout, feed, partition)
+    stage_landed(layout, [declarations[name] for name in FEEDS])
     with open_warehouse(layout.warehouse) as con:
         register_lake_views(con, layout, list(FEEDS))
         put_entities_from_truth(con, layout)

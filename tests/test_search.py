@@ -13,11 +13,10 @@ import dagster as dg
 import duckdb
 import pytest
 
+from conftest import stage_landed
 from resources import LakeResource
 from wmp_platform import hub
 from wmp_platform.cli import main
-from wmp_platform.ingest import load_raw, stage
-from wmp_platform.landing import landing_files
 from wmp_platform.matching.clusters import Run
 from wmp_platform.publish_assets import SNAPSHOT, publish_assets
 from wmp_platform.search import (
@@ -52,11 +51,7 @@ def estate(tmp_path_factory, declarations) -> DataLayout:
     """A tiny estate, staged, its hub built by the platform's hub build, and published once."""
     layout = DataLayout(tmp_path_factory.mktemp("search") / "data")
     generate_estate(layout.root, size="tiny", seed=5)
-    for feed in declarations.values():
-        files, _ = landing_files(feed, layout.feed_landing(feed.landing_folder))
-        for partition in sorted({f.partition for f in files}):
-            load_raw(layout, feed, partition)
-            stage(layout, feed, partition)
+    stage_landed(layout, declarations.values())
     with open_warehouse(layout.warehouse) as con:
         register_lake_views(con, layout, list(declarations))
         run = Run("search-test")
