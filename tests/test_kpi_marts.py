@@ -21,7 +21,7 @@ from conftest import FEEDS_DIR, stage_landed
 
 from resources import LakeResource
 from wmp_platform.declarations import load_declarations
-from wmp_platform.mart_assets import mart_assets
+from assets.marts import mart_assets
 from wmp_platform.marts.kpi import (
     CRIME,
     INCIDENTS,

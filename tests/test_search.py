@@ -18,7 +18,7 @@ from resources import LakeResource
 from wmp_platform import hub
 from wmp_platform.cli import main
 from wmp_platform.matching.clusters import Run
-from wmp_platform.publish_assets import SNAPSHOT, publish_assets
+from assets.published import SNAPSHOT, publish_assets
 from wmp_platform.search import (
     SearchError,
     install_search_macros,

@@ -9,9 +9,7 @@ from resources import WAREHOUSE_WRITER, LakeResource, platform_resources
 from sensors import (
     RefreshSettings, mart_automation_sensor, merge_cycle_schedule, nightly_rebuild_schedule, operations_definitions,
 )
-from wmp_platform.mart_assets import mart_assets
 from wmp_platform.marts import build_mart
-from wmp_platform.publish_assets import publish_assets
 from wmp_platform.warehouse import open_warehouse, register_lake_views, row_counts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -101,8 +99,7 @@ def build_definitions(project_root: Path = PROJECT_ROOT) -> dg.Definitions:
     )
     staged = [key for key in feeds.resolve_all_asset_keys() if key.path[0] == "feeds" and key.path[-1] == "staged"]
     platform = dg.Definitions.merge(
-        feeds, dg.Definitions(assets=[
-            warehouse_feeds_asset(staged), data_quality_mart_asset(staged), *mart_assets(), *publish_assets()])
+        feeds, dg.Definitions(assets=[warehouse_feeds_asset(staged), data_quality_mart_asset(staged)])
     )
     return dg.Definitions.merge(platform, operations_definitions(platform), refresh_definitions())
 

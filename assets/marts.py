@@ -122,3 +122,7 @@ def mart_assets() -> list[dg.AssetsDefinition]:
     """Every KPI mart asset, for the code location to register."""
     return [kpi_mart_assets(CRIME, build_crime_mart), kpi_mart_assets(INCIDENTS, build_incident_mart),
             offender_harm_asset()]
+
+
+# The defs folder loads the assets of this module.
+MART_ASSETS = mart_assets()

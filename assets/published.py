@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import dagster as dg
 
 from resources import WAREHOUSE_POOL, LakeResource
-from wmp_platform.mart_assets import mart_assets
+from assets.marts import mart_assets
 from wmp_platform.snapshot import DEFAULT_KEEP, SnapshotError, publish_snapshot
 
 SNAPSHOT = dg.AssetKey(["published", "snapshot"])
@@ -50,3 +50,7 @@ def publish_assets(mart_keys: Sequence[dg.AssetKey] | None = None, keep: int = D
         })
 
     return [published_snapshot]
+
+
+# The defs folder loads the assets of this module.
+PUBLISHED_ASSETS = publish_assets()
