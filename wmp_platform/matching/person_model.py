@@ -86,7 +86,7 @@ def _key(expression: str) -> str:
 
 
 def forename_variants() -> list[tuple[str, str]]:
-    """(name, variant) pairs from ``forename_variants.csv``, as name keys."""
+    """(name, variant) pairs from ``forename_variants.csv``, as written there."""
     with FORENAME_VARIANTS.open(newline="", encoding="utf-8") as f:
         rows = csv.DictReader(line for line in f if not line.startswith("#"))
         return [(row["name"], row["variant"]) for row in rows]
@@ -199,6 +199,9 @@ SAME_HOUSE_SPELT_ANOTHER_WAY = (
 )
 
 
+NO_HOUSE_TO_COMPARE = '("street_key_l" IS NULL AND "postcode_l" IS NULL) OR ("street_key_r" IS NULL AND "postcode_r" IS NULL)'
+
+
 def _comparisons() -> list[dict[str, Any]]:
     both_missing = " AND ".join(
         f"(\"{c}_l\" IS NULL OR \"{c}_r\" IS NULL)" for c in IDENTIFIERS
@@ -276,8 +279,10 @@ def _comparisons() -> list[dict[str, Any]]:
                 _level('"street_key_l" = "street_key_r"', "same house, postcode differs"),
                 _level(f'{SAME_HOUSE_SPELT_ANOTHER_WAY} AND coalesce(damerau_levenshtein("postcode_l", "postcode_r") <= 1, true)',
                        "same house spelt another way, postcode one character out or missing"),
-                _level('"phone_l" = "phone_r"', "same phone, not the same house",
-                       tf_adjustment_column="phone", tf_adjustment_weight=1.0),
+                # no term frequencies on the phone: Splink scales them from the u of a level that is
+                # a bare phone match, which here is "another address", far rarer than a phone match
+                _level(f'"phone_l" = "phone_r" AND ({NO_HOUSE_TO_COMPARE})', "same phone, no address to compare"),
+                _level('"phone_l" = "phone_r"', "same phone, another address"),
                 _level('damerau_levenshtein("phone_l", "phone_r") <= 1', "phone one digit wrong or two transposed"),
                 _level('"postcode_l" = "postcode_r"', "same postcode, another house"),
                 _level(SAME_HOUSE_SPELT_ANOTHER_WAY, "same house spelt another way, postcode differs"),
@@ -302,9 +307,13 @@ def _comparisons() -> list[dict[str, Any]]:
 
 # Candidate pairs: records agreeing on one of these (each an equi-join, so blocks are hash joins).
 # The first two letters of a name survive most typing slips; a swapped forename and surname is
-# its own rule.
+# its own rule. A full name alone is not a rule: common names make huge blocks (a million
+# records of a city hold tens of millions of same-name pairs), and a name with nothing else in
+# common does not make a match; with the year of birth it finds swapped or mistyped days, with
+# the house a postcode missing or mistyped.
 BLOCKING_RULES = (
-    'l."forename" = r."forename" AND l."surname" = r."surname"',
+    'l."forename" = r."forename" AND l."surname" = r."surname" AND year(l."dob") = year(r."dob")',
+    'l."forename" = r."forename" AND l."surname" = r."surname" AND l."street_key" = r."street_key"',
     'l."dob" = r."dob" AND left(l."surname", 2) = left(r."surname", 2)',
     'l."dob" = r."dob" AND left(l."forename", 2) = left(r."forename", 2)',
     'l."dob" = r."dob" AND l."postcode" = r."postcode"',
@@ -312,6 +321,7 @@ BLOCKING_RULES = (
     'l."forename" = r."forename" AND l."postcode" = r."postcode"',
     'l."forename" = r."surname" AND l."surname" = r."forename"',
     'l."pnc_id" = r."pnc_id"',
+    'l."surname" = r."surname" AND left(l."pnc_id", 4) = left(r."pnc_id", 4)',  # a slip in the serial
     'l."cro_number" = r."cro_number"',
     'l."ni_number" = r."ni_number"',
     'l."phone" = r."phone"',
@@ -422,7 +432,7 @@ def _linker(con: duckdb.DuckDBPyConnection, table: str, settings: dict[str, Any]
 # Term frequencies count distinct people, not mentions: a prolific offender's hundred records must
 # not make their own name look common. A person is approximated by the value of another column
 # (all mentions lacking it count as one).
-TF_PERSON_KEY = {"forename_surname": "dob", "phone": "forename_surname", "address_key": "forename_surname"}
+TF_PERSON_KEY = {"forename_surname": "dob", "address_key": "forename_surname"}
 # Below this many people with a value, frequencies are noise (in a list of twenty, every name is
 # rare): the lookup stays empty and the level keeps its trained weight.
 TF_MIN_PEOPLE = 1000
@@ -458,6 +468,14 @@ DETERMINISTIC_RULES = (
     'l."pnc_id" = r."pnc_id" AND l."surname" = r."surname"',
 )
 DETERMINISTIC_RECALL = 0.5  # the share of true pairs those rules find (about half, on FEBRL and the estate)
+# Expectation maximisation sessions, each learning the comparisons its rule leaves free: names and
+# identifiers from pairs agreeing on a date of birth, the rest from pairs agreeing on the full name,
+# and the names of records with no date of birth (callers) from pairs agreeing on a phone.
+TRAINING_RULES = (
+    'l."forename" = r."forename" AND l."surname" = r."surname"',
+    'l."dob" = r."dob"',
+    'l."phone" = r."phone"',
+)
 
 
 def train_person_model(
@@ -473,12 +491,10 @@ def train_person_model(
 
     Unsupervised, as Splink does it: the prior from deterministic rules, u probabilities
     from random pairs (``u_max_pairs``, seeded), m probabilities by expectation maximisation
-    in two sessions (pairs agreeing on forename and surname, then on date of birth; each at
-    most ``em_max_pairs``), so every comparison is trained in at least one. Returns the model:
+    in three sessions (pairs agreeing on forename and surname, on date of birth, on phone; each
+    at most ``em_max_pairs``), so every comparison is trained in at least one. Returns the model:
     Splink settings with the trained parameters, JSON-able.
     """
-    from splink import block_on
-
     with _splink_connection(memory_limit) as con:
         _load_features(con, "features_all", mentions)
         con.execute("CREATE TEMP VIEW person_features AS SELECT * FROM features_all WHERE comparable")
@@ -489,8 +505,12 @@ def train_person_model(
             list(DETERMINISTIC_RULES), recall=recall_of_deterministic_rules
         )
         linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
-        for rule in (block_on("forename", "surname"), block_on("dob")):
-            linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=em_max_pairs)
+        # pairs agreeing on a phone train the names of records that have no date of birth (callers)
+        for rule in TRAINING_RULES:
+            # a rule no pair meets (a list without phones) has nothing to teach; Splink would fail on it
+            if con.execute(f"SELECT 1 FROM person_features l JOIN person_features r ON {rule}"
+                           " AND l.mention_id <> r.mention_id LIMIT 1").fetchall():
+                linker.training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=em_max_pairs)
         model = linker.misc.save_model_to_json()
     model.pop("linker_uid", None)  # a random id per linker: not part of what the model is
     return _with_floor_on_m(model)
@@ -656,8 +676,8 @@ def _scored_pairs(mentions: Mentions, model: dict[str, Any] | Path | str, new_me
             # only existing mentions that share a blocking key with a new one can pair with it:
             # scoring the rest of a large hub would only be thrown away
             candidates = " UNION ".join(
-                f"SELECT l.mention_id FROM features_existing l SEMI JOIN features_new r ON {rule}"
-                for rule in BLOCKING_RULES)
+                f"SELECT l.mention_id FROM features_existing l SEMI JOIN features_new r ON {rule['blocking_rule']}"
+                for rule in model["blocking_rules_to_generate_predictions"])
             con.execute(f"""
                 CREATE TEMP TABLE features_old AS
                 SELECT * FROM features_existing
