@@ -18,8 +18,8 @@ Each contender runs in its own process, so its peak resident memory is its own:
   kept for later partitions), its edges (``write_person_pairs``, probability >= the review
   threshold) and the hub's clustering (``clusters.cluster_full``) into a DuckDB file;
 - **cold Splink**: Splink as its tutorial sets it up (one library comparison per column, term
-  frequencies on names, the same blocking rules), trained and run from nothing, clustered by
-  Splink's connected components at the same threshold;
+  frequencies on names, the same blocking rules on the same normalised values), trained and run
+  from nothing, clustered by Splink's connected components at the same threshold;
 - **recordlinkage**: the same blocks, its comparisons and the ECM classifier (unsupervised),
   connected components; only up to ``--recordlinkage-max`` records (it is pandas and slow);
 - **link**: the new partition scored against the hub (its kept features) and within itself, and
@@ -58,6 +58,7 @@ from wmp_platform.matching.person_model import (
     BLOCKING_RULES,
     candidate_pairs,
     load_person_model,
+    person_features,
     predict_person_pairs,
     save_person_model,
     train_person_model,
@@ -149,6 +150,18 @@ def _truth(records: Path, partitions: tuple[str, ...] = ("hub",)) -> pa.Table:
                       f"WHERE partition IN {partitions if len(partitions) > 1 else repr(partitions[0]).join('()')}").to_arrow_table()
 
 
+def peer_records(hub: pa.Table) -> pa.Table:
+    """The records as the peers get them: the same normalised values, and the columns the shared
+    blocking rules read."""
+    con = duckdb.connect()
+    con.register("hub", hub)
+    con.register("features", person_features(hub))
+    return con.sql("""
+        SELECT f.mention_id, f.forename, f.surname, f.dob, f.sex, h.address, f.postcode, f.phone, f.pnc_id,
+               f.cro_number, f.ni_number, f.street_key
+        FROM features f JOIN hub h USING (mention_id) WHERE f.comparable""").to_arrow_table()
+
+
 def step_train(work: Path, records: Path) -> dict:
     hub = _hub(records)
     started = time.perf_counter()
@@ -187,8 +200,8 @@ def step_cold(work: Path, records: Path) -> dict:
     hub = _hub(records)
     started = time.perf_counter()
     con = duckdb.connect()
-    con.register("hub_records", hub)
-    con.execute("CREATE TABLE records AS SELECT * EXCLUDE (person_id, partition) FROM hub_records")
+    con.register("peer_records", peer_records(hub))
+    con.execute("CREATE TABLE records AS SELECT * FROM peer_records")
     db_api = DuckDBAPI(connection=con)
     settings = SettingsCreator(
         link_type="dedupe_only",
@@ -224,17 +237,22 @@ def step_cold(work: Path, records: Path) -> dict:
 
 def step_recordlinkage(work: Path, records: Path) -> dict:
     import numpy as np
+    import pandas as pd
     import recordlinkage
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    frame = _hub(records).to_pandas().set_index("mention_id")
+    frame = peer_records(_hub(records)).to_pandas().set_index("mention_id")
     started = time.perf_counter()
+    # the platform's blocking rules but the swapped-name one (recordlinkage blocks on equal columns)
+    frame["dob_year"] = pd.to_datetime(frame["dob"]).dt.year
+    frame["pnc_year"] = frame["pnc_id"].str[:4]
     for column in ("forename", "surname"):
         frame[f"{column}2"] = frame[column].str[:2]
     indexer = recordlinkage.Index()
-    for rule in (["forename", "surname"], ["dob", "surname2"], ["dob", "forename2"], ["dob", "postcode"],
-                 ["surname", "postcode"], ["forename", "postcode"], ["pnc_id"], ["cro_number"], ["ni_number"], ["phone"]):
+    for rule in (["forename", "surname", "dob_year"], ["forename", "surname", "street_key"], ["dob", "surname2"],
+                 ["dob", "forename2"], ["dob", "postcode"], ["surname", "postcode"], ["forename", "postcode"],
+                 ["pnc_id"], ["surname", "pnc_year"], ["cro_number"], ["ni_number"], ["phone"]):
         indexer.block(left_on=rule)
     pairs = indexer.index(frame)
     compare = recordlinkage.Compare()
@@ -289,7 +307,8 @@ def run_step(step: str, work: Path, records: Path, timeout: float) -> dict:
     except subprocess.TimeoutExpired:
         return {"skipped": f"over {timeout:.0f} s"}
     if done.returncode != 0:
-        return {"skipped": f"failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}"}
+        errors = [line for line in done.stderr.splitlines() if "Error" in line or "Exception" in line]
+        return {"skipped": f"failed: {errors[-1] if errors else done.returncode}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
