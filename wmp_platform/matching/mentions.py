@@ -14,7 +14,6 @@ not a mention.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -27,9 +26,9 @@ from wmp_platform.declarations import (
     VEHICLE_ATTRIBUTES,
     FeedDeclaration,
 )
-from wmp_platform.ingest import connect
+from wmp_platform.ingest import _write_parquet_atomically, connect
 from wmp_platform.sql import quote, sql_literal
-from wmp_platform.storage import DataLayout, remove_stale_temporaries, temporary_sibling
+from wmp_platform.storage import DataLayout
 
 ATTRIBUTES = {"person": PERSON_ATTRIBUTES, "vehicle": VEHICLE_ATTRIBUTES, "location": LOCATION_ATTRIBUTES}
 LINEAGE_COLUMNS = ("mention_id", "feed", "record_key", "role", "partition", "source_file", "row_number")
@@ -193,16 +192,5 @@ def person_mentions(
     with connect() as con:
         table = con.sql(f"{person_mentions_sql(layout, feeds, partitions)} ORDER BY mention_id").to_arrow_table()
     if out is not None:
-        write_parquet(table, Path(out))
+        _write_parquet_atomically(lambda path: pq.write_table(table, path, compression="zstd"), Path(out))
     return table
-
-
-def write_parquet(table: pa.Table, path: Path) -> None:
-    """Write under a temporary name and rename into place, so readers never see half a file."""
-    remove_stale_temporaries(path)
-    temporary = temporary_sibling(path)
-    try:
-        pq.write_table(table, temporary, compression="zstd")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

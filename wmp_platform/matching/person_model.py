@@ -51,6 +51,7 @@ import duckdb
 import pyarrow as pa
 
 from wmp_platform.declarations import PERSON_ATTRIBUTES
+from wmp_platform.ingest import _write_parquet_atomically
 from wmp_platform.matching.mentions import attribute_type
 from wmp_platform.sql import quote, sql_literal
 
@@ -408,15 +409,12 @@ def write_person_features(mentions: Mentions, path: Path | str, *, memory_limit:
 
 
 def _copy_atomically(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
-    from wmp_platform.storage import remove_stale_temporaries, temporary_sibling
-
-    remove_stale_temporaries(path)
-    temporary = temporary_sibling(path)
-    try:
-        con.execute(f"COPY ({query}) TO {sql_literal(str(temporary))} (FORMAT parquet, COMPRESSION zstd)")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    """COPY the query's rows to a Parquet file, atomically as staging writes; the row count."""
+    _write_parquet_atomically(
+        lambda temporary: con.execute(
+            f"COPY ({query}) TO {sql_literal(str(temporary))} (FORMAT parquet, COMPRESSION zstd)"),
+        path,
+    )
     return con.execute(f"SELECT count(*) FROM read_parquet({sql_literal(str(path))})").fetchall()[0][0]
 
 
