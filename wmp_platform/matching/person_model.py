@@ -374,14 +374,14 @@ def _register_source(con: duckdb.DuckDBPyConnection, name: str, mentions: Mentio
 
 
 def _load_features(con: duckdb.DuckDBPyConnection, name: str, mentions: Mentions) -> None:
-    """A table ``name`` of the features of ``mentions``: person mentions (any attribute may be
+    """A relation ``name`` of the features of ``mentions``: person mentions (any attribute may be
     missing), or features ``person_features`` made earlier, taken as they are."""
     source = f"{name}__source"
     present = _register_source(con, source, mentions)
     if "mention_id" not in present:
         raise ValueError(f"person mentions need a mention_id column; got {sorted(present)}")
-    if FEATURE_COLUMNS <= present:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {', '.join(sorted(FEATURE_COLUMNS))} FROM {source}")
+    if FEATURE_COLUMNS <= present:  # read where they are: a hub's features need not be copied
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(sorted(FEATURE_COLUMNS))} FROM {source}")
         return
     columns = ", ".join(
         quote(a) if a in present else f"CAST(NULL AS {attribute_type(a)}) AS {quote(a)}"
