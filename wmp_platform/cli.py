@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--map", action="append", default=[], metavar="COLUMN=ATTRIBUTE",
                          help="read COLUMN as ATTRIBUTE (forename, surname, dob, ... or 'none'); repeatable")
         sub.add_argument("--model", type=Path, default=None, help="a trained person model (JSON); "
-                         "default: the data folder's hub/person_model.json, else the shipped model")
+                         "default: the data folder's models/person/current.json, else the shipped model")
         sub.add_argument("--data-dir", type=Path, default=None, help="data folder (default: $WMP_DATA_DIR or ~/wmp-data)")
 
     search = commands.add_parser("search", help="look up a person, a vehicle or a place in the published snapshot",

@@ -16,9 +16,9 @@ the hub's clustering rule (``clusters.cluster_full``) at the platform's person t
 
 Where things live in a data folder (the entities assets write them):
 ``hub/person_mentions.parquet`` (the person mentions), ``hub/person_entities.parquet``
-(mention_id -> entity_id) and ``hub/person_model.json`` (the trained model). Without a model
-there, ``default_person_model.json`` beside this module is used: the person model trained on
-the synthetic estate (``wmp generate --size small --seed 42``, every feed staged).
+(mention_id -> entity_id) and ``models/person/current.json`` (the trained model). Without a
+model there, ``default_person_model.json`` beside this module is used: the person model trained
+on the synthetic estate (``wmp generate --size small --seed 42``, every feed staged).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from wmp_platform.sql import quote, sql_literal
 
 HUB_MENTIONS = Path("hub") / "person_mentions.parquet"
 HUB_ENTITIES = Path("hub") / "person_entities.parquet"
-HUB_MODEL = Path("hub") / "person_model.json"
+HUB_MODEL = Path("models") / "person" / "current.json"  # where the person-model asset keeps the current model
 DEFAULT_MODEL = Path(__file__).with_name("default_person_model.json")
 OUTPUT_COLUMNS = ("entity_id", "match_probability")
 IGNORE = "none"  # map a column to this to leave it out of matching
