@@ -722,25 +722,3 @@ def person_model_charts(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "m_u_parameters": linker.visualisations.m_u_parameters_chart().chart_dict,
         }
 
-
-def connected_components(mention_ids: pa.Table | pa.Array | list[str], edges: pa.Table, threshold: float) -> pa.Table:
-    """(mention_id, cluster_id): the mentions joined by edges at or above ``threshold``, by
-    Splink's connected components; a mention without such an edge is a cluster of its own.
-    Plain connected components, with no guard against giant clusters: for tests and benchmarks."""
-    from splink import DuckDBAPI
-    from splink.clustering import cluster_pairwise_predictions_at_threshold
-
-    if isinstance(mention_ids, pa.Table):
-        mention_ids = mention_ids.column("mention_id")
-    nodes = pa.table({"mention_id": pa.array(mention_ids, pa.string())})
-    with _splink_connection() as con:
-        con.register("edge_input", edges.select(["mention_id_l", "mention_id_r", "match_probability"]))
-        con.execute(f"CREATE TEMP TABLE kept_edges AS SELECT * FROM edge_input WHERE match_probability >= {threshold!r}")
-        con.register("node_input", nodes)
-        con.execute("CREATE TEMP TABLE cluster_nodes AS SELECT DISTINCT mention_id FROM node_input")
-        clusters = cluster_pairwise_predictions_at_threshold(
-            "cluster_nodes", "kept_edges", DuckDBAPI(connection=con), node_id_column_name="mention_id",
-            edge_id_column_name_left="mention_id_l", edge_id_column_name_right="mention_id_r",
-            threshold_match_probability=threshold,
-        )
-        return con.sql(f"SELECT mention_id, cluster_id FROM {clusters.physical_name} ORDER BY mention_id").to_arrow_table()
