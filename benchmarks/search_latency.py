@@ -39,6 +39,7 @@ import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import numpy as np
@@ -46,7 +47,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from wmp_platform.declarations import PERSON_ATTRIBUTES, load_declarations
-from wmp_platform.identifiers import install_macros, make_pnc
+from wmp_platform.hub import build_places_or_vehicles
+from wmp_platform.identifiers import install_macros, make_pnc, normalise_vrm
+from wmp_platform.matching.clusters import Run
 from wmp_platform.matching.golden import (
     golden_records,
     history_tables,
@@ -64,9 +67,11 @@ from wmp_platform.snapshot import (
 from wmp_platform.storage import DataLayout
 from wmp_platform.synthetic.names import NAME_GROUPS, NAME_VARIANTS
 from wmp_platform.synthetic.noise import swap_day_month, typo
+from wmp_platform.synthetic.population import _vehicles
 
 REPO = Path(__file__).resolve().parent.parent
 FEEDS = {"person_index": 0.4, "custody": 0.6}  # feed -> share of records
+REGISTER = "vehicles"  # the vehicle keeper register: staged only when vehicles are asked for
 DAYS = 30
 FIRST_DAY = date(2026, 9, 1)
 STREETS = ("High Street", "Church Road", "Station Road", "Victoria Road", "Green Lane", "Park Road", "Mill Lane",
@@ -121,9 +126,13 @@ def noisy_forename(rng: random.Random, name: str) -> str:
     return name
 
 
-def write_staged(layout: DataLayout, truth: dict[str, list], seed: int, declarations) -> pa.Table:
+def write_staged(layout: DataLayout, truth: dict[str, list], seed: int, declarations, *, vehicles: int = 0) -> pa.Table:
     """Staged Parquet files of the two feeds (one per day), holding each record's POLE person columns
-    and event columns; returns (mention_id, person_id), the truth of every mention."""
+    and event columns; returns (mention_id, person_id), the truth of every mention.
+
+    With ``vehicles`` (a count), every record also names the person's home (address and postcode) and
+    a vehicle keeper register of that many vehicles, each kept by one of the people, is staged too
+    (``write_register``), so the hub has places and vehicles to search."""
     rng = random.Random(seed)
     rows: dict[str, dict[tuple[str, str], list]] = {feed: {} for feed in FEEDS}
     truth_ids, truth_people = [], []
@@ -174,14 +183,74 @@ def write_staged(layout: DataLayout, truth: dict[str, list], seed: int, declarat
                         values = [r.get(attribute) for r in records] if each is mapping else [None] * len(records)
                         columns[f"person_{each.role}_{attribute}"] = pa.array(
                             values, pa.date32() if attribute == "dob" else pa.string())
+            if vehicles:
+                columns.update(home_columns(declaration, records))
             pq.write_table(pa.table(columns), folder / f"{day}.parquet")
+    if vehicles:
+        truth_ids, truth_people = write_register(layout, truth, vehicles, seed, declarations[REGISTER],
+                                                 (truth_ids, truth_people))
     return pa.table({"mention_id": truth_ids, "person_id": truth_people})
+
+
+def home_columns(declaration, records: list[dict]) -> dict[str, pa.Array]:
+    """The feed's location columns: its ``home`` role holds the record's address and postcode, any
+    other role (a custody suite's UPRN) is empty."""
+    columns = {}
+    for canonical, attribute, _ in declaration.pole.pole_columns():
+        if canonical.startswith("location_"):
+            home = canonical.startswith("location_home_")
+            columns[canonical] = pa.array([r.get(attribute) if home else None for r in records], pa.string())
+    return columns
+
+
+def write_register(layout: DataLayout, truth: dict[str, list], count: int, seed: int, declaration,
+                   mention_truth: tuple[list, list]) -> tuple[list, list]:
+    """The vehicle keeper register: ``count`` vehicles (the synthetic population's registrations,
+    makes and colours), each with one of the people as keeper at their address, one record per
+    vehicle over the same days. Appends the keepers' mentions to ``mention_truth`` and returns it."""
+    rng = random.Random(seed + 2)
+    keepers = [SimpleNamespace(index=i, dob=dob) for i, dob in enumerate(truth["dob"])]
+    days: dict[str, list[dict]] = {}
+    truth_ids, truth_people = mention_truth
+    for serial, vehicle in enumerate(_vehicles(rng, keepers, count, FIRST_DAY + timedelta(days=DAYS)), 1):
+        i = vehicle.keeper.index
+        day = FIRST_DAY + timedelta(days=rng.randrange(DAYS))
+        key = f"R{serial:09d}"
+        days.setdefault(day.isoformat(), []).append({
+            "_record_key": key, "registration": normalise_vrm(vehicle.registration), "make": vehicle.make,
+            "model": vehicle.model, "colour": vehicle.colour, "forename": truth["forename"][i],
+            "surname": truth["surname"][i], "dob": truth["dob"][i], "address": truth["address"][i],
+            "postcode": truth["postcode"][i],
+            "event_time": datetime(day.year, day.month, day.day, rng.randrange(24), rng.randrange(60)),
+        })
+        truth_ids.append(f"{REGISTER}|{key}|keeper")
+        truth_people.append(truth["person_id"][i])
+    folder = layout.layer_dir(REGISTER, "staged")
+    folder.mkdir(parents=True, exist_ok=True)
+    for day, records in sorted(days.items()):
+        columns = {
+            "_record_key": [r["_record_key"] for r in records],
+            "_source_file": [f"{REGISTER}_{day.replace('-', '')}.synthetic"] * len(records),
+            "_row_number": pa.array(range(1, len(records) + 1), pa.int64()),
+            "_partition": [day] * len(records),
+            "event_id": [r["_record_key"] for r in records],
+            "event_time": pa.array([r["event_time"] for r in records], pa.timestamp("us")),
+            "event_type": ["NEW_KEEPER"] * len(records),
+        }
+        for canonical, attribute, _ in declaration.pole.pole_columns():
+            if not canonical.startswith("event_"):
+                columns[canonical] = pa.array([r.get(attribute) for r in records],
+                                              pa.date32() if attribute == "dob" else pa.string())
+        pq.write_table(pa.table(columns), folder / f"{day}.parquet")
+    return truth_ids, truth_people
 
 
 def build_hub(layout: DataLayout, mention_truth: pa.Table, declarations) -> dict[str, float]:
     """The hub in the warehouse's entities schema: the true people as entities, then the platform's
-    golden records, history and POLE links."""
-    feeds = {name: declarations[name] for name in FEEDS}
+    golden records, history and POLE links. When the vehicle register was staged, vehicles and places
+    are the platform's own (``hub.build_places_or_vehicles``: the register and the homes' addresses)."""
+    feeds = {name: declarations[name] for name in (*FEEDS, REGISTER) if layout.layer_dir(name, "staged").is_dir()}
+    places = REGISTER in feeds
     timings = {}
     with duckdb.connect(str(layout.warehouse)) as con:
         install_macros(con)
@@ -196,14 +265,22 @@ def build_hub(layout: DataLayout, mention_truth: pa.Table, declarations) -> dict
             SELECT m.mention_id, m.partition, 'P-' || upper(left(md5(t.person_id), 12)) AS entity_id
             FROM person_mentions m JOIN mention_truth t USING (mention_id)""")
         con.unregister("mention_truth")
-        for kind in ("vehicle", "location"):  # no vehicles or places in this estate: the tables, empty
+        for kind in ("vehicle", "location"):
+            if places:
+                continue
+            # no vehicles or places in this estate: the tables, empty
             con.execute(f"CREATE TABLE {kind}_mentions AS {entity_mentions_sql(layout, [], kind)}")
             con.execute(f"CREATE TABLE {kind}_assignments AS SELECT mention_id, partition, NULL::VARCHAR AS entity_id "
                         f"FROM {kind}_mentions")
         timings["mentions"] = time.perf_counter() - started
+        if places:
+            started = time.perf_counter()
+            for kind in ("vehicle", "location"):
+                build_places_or_vehicles(con, layout, feeds, Run("benchmark"), kind)
+            timings["vehicles_and_places"] = time.perf_counter() - started
         started = time.perf_counter()
         load_survivorship(con)
-        for kind in ("person", "vehicle", "location"):
+        for kind in ("person",) if places else ("person", "vehicle", "location"):  # the others have theirs
             golden_records(con, kind, mentions=f"{kind}_mentions", assignments=f"{kind}_assignments")
             history_tables(con, kind, mentions=f"{kind}_mentions", assignments=f"{kind}_assignments")
         timings["golden_and_history"] = time.perf_counter() - started
