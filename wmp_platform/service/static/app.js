@@ -1,0 +1,467 @@
+// The officer search page: sign in with a token, search people, vehicles and places, open a 360 view.
+// Every value from the service is put on the page with textContent or DOM nodes, never parsed as
+// markup, so a name or query holding "<script>" shows as text and runs nothing.
+"use strict";
+
+const TOKEN_KEY = "wmp.token"; // sessionStorage: gone when the tab closes
+const SHOWN_ITEMS = 20; // items of a long list shown before "Show all"
+
+const KINDS = {
+  person: {
+    label: "Name, PNC ID, CRO, NI number or phone",
+    placeholder: "e.g. Jon Smith, or Smith, Jon",
+    capitalise: "words",
+  },
+  vehicle: { label: "Registration", placeholder: "e.g. AB12 CDE", capitalise: "characters" },
+  location: { label: "Address, postcode or UPRN", placeholder: "e.g. 14 Elm Road, B1 1AA", capitalise: "words" },
+};
+// 360-view keys that name another entity: they open that entity's view
+const LINKED_KINDS = { person_entity_id: "person", vehicle_entity_id: "vehicle", location_entity_id: "location" };
+// the service's "last3" mask: "*****169"; a value withheld altogether comes as null, named in `withheld`
+const PARTLY_MASKED = /^\*{2,}[^*]{0,3}$/;
+
+const state = { token: null, me: null, search: null, requests: 0 };
+
+const $ = (id) => document.getElementById(id);
+
+// --- the service ---------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function detailText(detail, status) {
+  if (typeof detail === "string" && detail) return detail;
+  if (Array.isArray(detail)) {
+    // request validation: [{loc: ["query", "page"], msg: "..."}]
+    return detail
+      .map((d) => (d && d.msg ? `${Array.isArray(d.loc) ? d.loc.filter((l) => l !== "query").join(" ") + ": " : ""}${d.msg}` : String(d)))
+      .join("; ");
+  }
+  return `the service answered ${status}`;
+}
+
+async function api(path, params) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params || {})) {
+    if (value !== undefined && value !== null && value !== "") query.set(key, String(value));
+  }
+  const url = query.toString() ? `${path}?${query}` : path;
+  let response;
+  try {
+    response = await fetch(url, {
+      headers: { Authorization: `Bearer ${state.token}`, Accept: "application/json" },
+      cache: "no-store",
+    });
+  } catch (err) {
+    throw new ApiError(0, `The service could not be reached (${err.message}).`);
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (err) {
+    body = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, detailText(body && body.detail, response.status));
+  return body;
+}
+
+// --- small DOM builders --------------------------------------------------------------------------
+
+function el(tag, options, children) {
+  const node = document.createElement(tag);
+  const o = options || {};
+  if (o.className) node.className = o.className;
+  if (o.text !== undefined && o.text !== null) node.textContent = String(o.text);
+  for (const [name, value] of Object.entries(o.attrs || {})) node.setAttribute(name, value);
+  for (const child of children || []) if (child) node.append(child);
+  return node;
+}
+
+function humanise(key) {
+  const words = String(key).replace(/_/g, " ").trim();
+  const text = words.replace(/\bdob\b/i, "date of birth").replace(/\bpnc\b/i, "PNC").replace(/\bcro\b/i, "CRO")
+    .replace(/\bni\b/i, "NI").replace(/\buprn\b/i, "UPRN").replace(/\bid\b/i, "ID");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function isMasked(value) {
+  return typeof value === "string" && PARTLY_MASKED.test(value);
+}
+
+function isEmpty(value) {
+  return value === null || value === undefined || value === "";
+}
+
+function plainText(value) {
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (Array.isArray(value)) return value.map(plainText).join(", ");
+  if (typeof value === "number") return value.toLocaleString("en-GB");
+  return String(value);
+}
+
+// A masked value: "*****169" keeps its visible end; a value withheld altogether says so.
+function maskedNode(value) {
+  const partly = isMasked(value);
+  return el("span", {
+    className: "masked",
+    text: partly ? value : "withheld",
+    attrs: { title: partly ? "Partly masked for your role" : "Not shown for your role" },
+  });
+}
+
+function valueNode(key, value) {
+  if (isMasked(value)) return maskedNode(value);
+  const linked = LINKED_KINDS[key];
+  if (linked && typeof value === "string" && value) {
+    return el("button", { className: "link", text: value, attrs: { type: "button", "aria-label": `Open ${linked} ${value}` } });
+  }
+  return el("span", { text: plainText(value) });
+}
+
+function wireLink(button, kind, entityId) {
+  button.addEventListener("click", () => openView(kind, entityId));
+}
+
+// A definition list of the plain fields of an object; `sources` adds where each value came from,
+// `withheld` names the fields the service withheld from this role (shown as withheld, not left out).
+function fieldList(record, sources, withheld) {
+  const list = el("dl", { className: "fields" });
+  for (const [key, value] of Object.entries(record)) {
+    const empty = isEmpty(value) || (Array.isArray(value) && value.length === 0);
+    if (empty && !withheld.has(key)) continue;
+    const cell = el("dd");
+    const node = empty ? maskedNode(null) : valueNode(key, value);
+    if (node.tagName === "BUTTON") wireLink(node, LINKED_KINDS[key], value);
+    cell.append(node);
+    if (!empty && sources[key] && !isMasked(value)) cell.append(el("span", { className: "source", text: ` (${sources[key]})` }));
+    list.append(el("dt", { text: humanise(key) }), cell);
+  }
+  return list;
+}
+
+function isPlain(value) {
+  return isMasked(value) || value === null || typeof value !== "object"
+    || (Array.isArray(value) && value.every((v) => v === null || typeof v !== "object"));
+}
+
+// --- sign in -------------------------------------------------------------------------------------
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+function handleFailure(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    signOut();
+    showError(`Signed out: ${err.message}`);
+    return;
+  }
+  showError(err instanceof ApiError ? err.message : `Something went wrong on this page: ${err.message}`);
+}
+
+async function signIn(token) {
+  state.token = token;
+  const me = await api("/api/me");
+  state.me = me;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  const role = humanise(me.role || "");
+  const can = Array.isArray(me.can) && me.can.length ? ` · sees ${me.can.map(humanise).join(", ").toLowerCase()}` : "";
+  $("who-text").textContent = `${me.user} (${role})${can}`;
+  $("who").hidden = false;
+  $("sign-in").hidden = true;
+  $("workspace").hidden = false;
+  $("token").value = "";
+  showError("");
+  $("query").focus();
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  Object.assign(state, { token: null, me: null, search: null });
+  $("who").hidden = true;
+  $("workspace").hidden = true;
+  $("results").hidden = true;
+  $("view").hidden = true;
+  $("hits").replaceChildren();
+  $("view-sections").replaceChildren();
+  $("sign-in").hidden = false;
+}
+
+// --- search --------------------------------------------------------------------------------------
+
+function selectedKind() {
+  return document.querySelector('input[name="kind"]:checked').value;
+}
+
+function showKind(kind) {
+  const k = KINDS[kind];
+  $("query-label").textContent = k.label;
+  $("query").placeholder = k.placeholder;
+  $("query").setAttribute("autocapitalize", k.capitalise);
+  $("dob-field").hidden = kind !== "person";
+}
+
+async function runSearch(search) {
+  const ticket = ++state.requests;
+  const button = $("search-button");
+  button.disabled = true;
+  $("results").setAttribute("aria-busy", "true");
+  try {
+    const params = { q: search.q, justification: search.justification, page: search.page };
+    if (search.kind === "person") params.dob = search.dob;
+    const result = await api(`/api/search/${encodeURIComponent(search.kind)}`, params);
+    if (ticket !== state.requests) return; // a newer search has been asked for
+    state.search = search;
+    showError("");
+    showResults(search, result);
+  } catch (err) {
+    if (ticket === state.requests) handleFailure(err);
+  } finally {
+    if (ticket === state.requests) {
+      button.disabled = false;
+      $("results").removeAttribute("aria-busy");
+    }
+  }
+}
+
+function hitLines(kind, summary) {
+  const s = summary || {};
+  const part = (label, value) => (isEmpty(value) ? null : [label, value]);
+  if (kind === "person") {
+    return {
+      title: s.golden_name,
+      details: [part("born", s.golden_dob), part("PNC", s.pnc_id), part("", s.postcode)],
+      warnings: s.active_warnings,
+    };
+  }
+  if (kind === "vehicle") {
+    return {
+      title: s.current_registration,
+      details: [part("", [s.colour, s.make, s.model].filter((v) => !isEmpty(v) && !isMasked(v)).join(" ") || null)],
+    };
+  }
+  return { title: s.address, details: [part("", s.current_postcode), part("UPRN", s.current_uprn)] };
+}
+
+function hitItem(kind, hit) {
+  const lines = hitLines(kind, hit.summary);
+  const title = isEmpty(lines.title) ? hit.entity_id : lines.title;
+  const titleNode = el("span", { className: "hit-title" }, [isMasked(title) ? maskedNode(title) : el("span", { text: title })]);
+  const details = el("span", { className: "hit-details" });
+  for (const detail of lines.details.filter(Boolean)) {
+    const [label, value] = detail;
+    const part = el("span", { className: "detail" });
+    if (label) part.append(`${label} `);
+    part.append(isMasked(value) ? maskedNode(value) : plainText(value));
+    details.append(part);
+  }
+  if (!isEmpty(hit.summary && hit.summary.mentions)) {
+    details.append(el("span", { className: "detail", text: `${plainText(hit.summary.mentions)} record${Number(hit.summary.mentions) === 1 ? "" : "s"}` }));
+  }
+  const why = el("span", { className: "hit-why" }, [
+    el("span", { className: "score", text: `${Math.round(Number(hit.score) * 100)}%` }),
+    el("span", { className: "matched", text: hit.matched || "" }),
+  ]);
+  const children = [titleNode, details, why];
+  if (Number(lines.warnings) > 0) {
+    children.splice(1, 0, el("span", { className: "badge", text: `${lines.warnings} active warning${lines.warnings > 1 ? "s" : ""}` }));
+  }
+  const button = el("button", { className: "hit", attrs: { type: "button" } }, children);
+  button.addEventListener("click", () => openView(kind, hit.entity_id));
+  return el("li", {}, [button]);
+}
+
+function showResults(search, result) {
+  const hits = Array.isArray(result.hits) ? result.hits : [];
+  const list = $("hits");
+  list.replaceChildren(...hits.map((hit) => hitItem(search.kind, hit)));
+  const page = Number(result.page) || search.page;
+  const pageSize = Number(result.page_size) || hits.length;
+  list.start = (page - 1) * pageSize + 1;
+  const what = `${search.kind} search “${search.q}”${search.kind === "person" && search.dob ? ` born ${search.dob}` : ""}`;
+  $("results-status").textContent = hits.length
+    ? `${what}: ${hits.length} on page ${page}, best match first.`
+    : `${what}: nothing found${page > 1 ? " on this page" : ""}.`;
+  $("page-number").textContent = `Page ${page}`;
+  $("previous-page").disabled = page <= 1;
+  $("next-page").disabled = hits.length < pageSize || hits.length === 0;
+  $("results").hidden = false;
+  $("view").hidden = true;
+}
+
+// --- the 360 view --------------------------------------------------------------------------------
+
+function viewTitle(kind, view) {
+  const text = (values) => values.filter((v) => !isEmpty(v) && !isMasked(v)).join(" ");
+  if (kind === "person") return text([view.forename, view.middle_names, view.surname]);
+  if (kind === "vehicle") return text([view.registration, view.make, view.model]);
+  return text([view.address, view.postcode]);
+}
+
+async function openView(kind, entityId) {
+  const justification = state.search ? state.search.justification : $("justification").value.trim();
+  const ticket = ++state.requests;
+  try {
+    const result = await api(`/api/${encodeURIComponent(kind)}/${encodeURIComponent(entityId)}`, { justification });
+    if (ticket !== state.requests) return;
+    showError("");
+    showView(kind, result);
+  } catch (err) {
+    if (ticket === state.requests) handleFailure(err);
+  }
+}
+
+function listSection(name, items) {
+  const section = el("section", { className: "view-section", attrs: { "data-section": name } });
+  section.append(el("h3", { text: `${humanise(name)} (${items.length})` }));
+  if (!items.length) {
+    section.append(el("p", { className: "none", text: "None recorded." }));
+    return section;
+  }
+  if (items.every((item) => isPlain(item))) {
+    section.append(el("p", {}, [valueNode(name, items)]));
+    return section;
+  }
+  const list = el("ul", { className: "items" });
+  const addItems = (from, to) => {
+    for (const item of items.slice(from, to)) {
+      list.append(el("li", { className: "item" }, [isPlain(item) ? valueNode(name, item) : objectBody(item)]));
+    }
+  };
+  addItems(0, SHOWN_ITEMS);
+  section.append(list);
+  if (items.length > SHOWN_ITEMS) {
+    const more = el("button", { className: "secondary", text: `Show all ${items.length}`, attrs: { type: "button" } });
+    more.addEventListener("click", () => {
+      addItems(SHOWN_ITEMS, items.length);
+      more.remove();
+    });
+    section.append(more);
+  }
+  return section;
+}
+
+// An object: its plain fields as a list, its lists and objects as sub-sections.
+function objectBody(record, withheld) {
+  const sources = {};
+  const plain = {};
+  const nested = [];
+  for (const [key, value] of Object.entries(record)) {
+    if (key.endsWith("_source")) sources[key.slice(0, -"_source".length)] = value;
+    else if (key === "withheld" && Array.isArray(value)) continue;
+    else if (isPlain(value)) plain[key] = value;
+    else nested.push([key, value]);
+  }
+  const body = el("div", { className: "record" }, [fieldList(plain, sources, withheld || new Set())]);
+  for (const [key, value] of nested) {
+    body.append(Array.isArray(value) ? listSection(key, value) : objectSection(key, value));
+  }
+  return body;
+}
+
+function objectSection(name, record) {
+  return el("section", { className: "view-section", attrs: { "data-section": name } }, [
+    el("h3", { text: humanise(name) }),
+    objectBody(record, new Set(Array.isArray(record.withheld) ? record.withheld : [])),
+  ]);
+}
+
+function showView(kind, result) {
+  const view = result.view || {};
+  const title = viewTitle(kind, view) || result.entity_id;
+  $("view-title").textContent = `${humanise(kind)}: ${title}`;
+  $("view-meta").textContent = `${result.entity_id} · snapshot ${result.snapshot_id || "unknown"}`;
+  const sections = $("view-sections");
+  sections.replaceChildren();
+  const withheld = new Set(Array.isArray(view.withheld) ? view.withheld : []);
+  // parts of the view removed for this role are named, so an officer knows the picture is partial
+  const removed = [...withheld].filter((key) => !(key in view));
+  if (removed.length) {
+    sections.append(el("p", {
+      className: "withheld-note",
+      text: `Not shown for your role: ${removed.map(humanise).join(", ").toLowerCase()}.`,
+      attrs: { "data-section": "withheld" },
+    }));
+  }
+  // the record's own fields first, then each list in the order the service gives them
+  const own = {};
+  const rest = [];
+  for (const [key, value] of Object.entries(view)) {
+    if (isPlain(value) || key.endsWith("_source")) own[key] = value;
+    else rest.push([key, value]);
+  }
+  sections.append(el("section", { className: "view-section", attrs: { "data-section": "record" } }, [
+    el("h3", { text: "Record" }),
+    objectBody(own, withheld),
+  ]));
+  for (const [key, value] of rest) {
+    sections.append(Array.isArray(value) ? listSection(key, value) : objectSection(key, value));
+  }
+  $("view").hidden = false;
+  $("view-title").setAttribute("tabindex", "-1");
+  $("view-title").focus({ preventScroll: true });
+  $("view").scrollIntoView({ block: "start" });
+}
+
+// --- wiring --------------------------------------------------------------------------------------
+
+function readSearchForm(page) {
+  const kind = selectedKind();
+  return {
+    kind,
+    q: $("query").value.trim(),
+    dob: kind === "person" ? $("dob").value : "",
+    justification: $("justification").value.trim(),
+    page,
+  };
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("sign-in-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const token = $("token").value.trim();
+    if (!token) {
+      showError("Enter your access token to sign in.");
+      return;
+    }
+    signIn(token).catch((err) => {
+      state.token = null;
+      showError(err instanceof ApiError ? `Sign-in refused: ${err.message}` : err.message);
+    });
+  });
+  $("sign-out").addEventListener("click", () => {
+    signOut();
+    showError("");
+  });
+  for (const radio of document.querySelectorAll('input[name="kind"]')) {
+    radio.addEventListener("change", () => showKind(selectedKind()));
+  }
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    runSearch(readSearchForm(1));
+  });
+  $("previous-page").addEventListener("click", () => {
+    if (state.search && state.search.page > 1) runSearch({ ...state.search, page: state.search.page - 1 });
+  });
+  $("next-page").addEventListener("click", () => {
+    if (state.search) runSearch({ ...state.search, page: state.search.page + 1 });
+  });
+  $("back-to-results").addEventListener("click", () => {
+    $("view").hidden = true;
+    $("results").scrollIntoView({ block: "start" });
+  });
+  showKind(selectedKind());
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) {
+    signIn(saved).catch((err) => {
+      signOut();
+      if (!(err instanceof ApiError && err.status === 401)) showError(err.message);
+    });
+  }
+});
