@@ -64,6 +64,24 @@ def main(argv: list[str] | None = None) -> int:
                          "(default 1)")
         sub.add_argument("--data-dir", type=Path, default=None, help="data folder (default: $WMP_DATA_DIR or ~/wmp-data)")
 
+    serve = commands.add_parser("serve", help="run the officer search service (HTTP API and web page) on the "
+                                "published snapshot", description="Serve the officer search API and web page with "
+                                "uvicorn. Demo tokens (demo only): demo-response-token, demo-investigator-token, "
+                                "demo-analyst-token, demo-auditor-token, demo-admin-token.")
+    serve.add_argument("--data-dir", type=Path, default=None, help="data folder (default: $WMP_DATA_DIR or ~/wmp-data)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--users", type=Path, default=None, help="users file (default: the embedded demo users)")
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
+
+    audit = commands.add_parser("audit", help="check the officer search service's audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="walk the audit log's hash chain; exit 1 when it was tampered with")
+    verify.add_argument("--data-dir", type=Path, default=None, help="data folder (default: $WMP_DATA_DIR or ~/wmp-data)")
+    verify.add_argument("--head", default=None, metavar="SEQ:HASH", help="a head noted earlier, to detect entries "
+                        "cut off the end")
+
     args = parser.parse_args(argv)
     data_dir = (args.data_dir or default_data_dir()).resolve()
     if args.command == "demo":
@@ -79,7 +97,52 @@ def main(argv: list[str] | None = None) -> int:
         return _link(args, data_dir)
     elif args.command == "search":
         return _search(args, data_dir)
+    elif args.command == "serve":
+        return _serve(args, data_dir)
+    elif args.command == "audit":
+        return _audit_verify(args, data_dir)
     return 0
+
+
+def _serve(args: argparse.Namespace, data_dir: Path) -> int:
+    import os
+
+    import uvicorn
+
+    from wmp_platform.service.app import USERS_VARIABLE
+    from wmp_platform.storage import DATA_DIR_VARIABLE
+
+    if args.workers < 1:
+        print(f"wmp serve: --workers {args.workers}: at least 1", file=sys.stderr)
+        return 2
+    # each worker process builds its app from the environment (uvicorn's factory), so pass both through it
+    os.environ[DATA_DIR_VARIABLE] = str(data_dir)
+    if args.users:
+        os.environ[USERS_VARIABLE] = str(args.users.resolve())
+    print(f"wmp serve: http://{args.host}:{args.port}/ on {data_dir} ({args.workers} worker(s)); API docs at /docs",
+          flush=True)
+    uvicorn.run("wmp_platform.service.app:app_from_env", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level=args.log_level)
+    return 0
+
+
+def _audit_verify(args: argparse.Namespace, data_dir: Path) -> int:
+    from wmp_platform.service.audit import audit_path, verify
+
+    path = audit_path(data_dir)
+    if not path.exists():
+        print(f"wmp audit verify: {path}: no audit log", file=sys.stderr)
+        return 2
+    head = None
+    if args.head:
+        seq, _, digest = args.head.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            print(f"wmp audit verify: --head {args.head!r}: expected SEQ:HASH (the hash in hex)", file=sys.stderr)
+            return 2
+        head = {"seq": int(seq), "hash": digest}
+    result = verify(path, head)
+    print(result)
+    return 0 if result.ok else 1
 
 
 def _link(args: argparse.Namespace, data_dir: Path) -> int:
