@@ -6,22 +6,20 @@ import csv
 import subprocess
 import sys
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, stage_landed
 
+from wmp_platform import hub
 from wmp_platform.cli import main
-from wmp_platform.matching.clusters import PERSON_SETTINGS, HubTables, Run, cluster_full
-from wmp_platform.matching.outside_list import (
-    DEFAULT_MODEL,
-    HUB_ENTITIES,
-    HUB_MENTIONS,
-    parse_date,
-)
-from wmp_platform.matching.person_model import predict_person_pairs
+from wmp_platform.matching.clusters import PERSON_SETTINGS, Run
+from wmp_platform.matching.outside_list import parse_date
+from wmp_platform.storage import DataLayout
+from wmp_platform.synthetic import generate_estate
+from wmp_platform.warehouse import open_warehouse
 
 LISTS = FIXTURES / "link"
 WMP = str(Path(sys.executable).with_name("wmp"))
@@ -97,37 +95,60 @@ def test_dates_in_the_usual_uk_and_iso_forms(text, expected):
     assert (parsed.isoformat() if parsed else None) == expected
 
 
-def test_match_links_rows_to_hub_entities_and_gives_the_rest_their_own(tmp_path):
-    data = tmp_path / "data"
-    (data / HUB_MENTIONS).parent.mkdir(parents=True)
-    con = duckdb.connect()
-    con.execute(f"""
-        COPY (SELECT mention_id, '2026-10-01' AS partition, forename, surname, CAST(dob AS DATE) AS dob, sex, address,
-                     postcode, CAST(phone AS VARCHAR) AS phone, pnc_id
-              FROM read_csv('{LISTS / "hub_people.csv"}', all_varchar = true))
-        TO '{data / HUB_MENTIONS}' (FORMAT parquet)""")
-    con.register("edges", predict_person_pairs(data / HUB_MENTIONS, DEFAULT_MODEL))
-    con.execute(f"CREATE VIEW hub_mentions AS SELECT * FROM '{data / HUB_MENTIONS}'")
-    cluster_full(con, PERSON_SETTINGS, HubTables.for_kind("person"), mentions="hub_mentions", edges="edges", run=Run("t"))
-    con.execute(f"COPY (SELECT mention_id, entity_id FROM person_assignments) TO '{data / HUB_ENTITIES}' (FORMAT parquet)")
-    entity = dict(con.execute("SELECT mention_id, entity_id FROM person_assignments").fetchall())
-    assert entity["custody|BL/00007/26|detained"] == entity["warrants|W/26/000003|wanted"]
+@pytest.fixture(scope="module")
+def built_hub(tmp_path_factory, declarations) -> DataLayout:
+    """A tiny one-day estate, staged, with its person hub built by the platform (``hub.build_persons``)."""
+    layout = DataLayout(tmp_path_factory.mktemp("link-hub"))
+    generate_estate(layout.root, size="tiny", days=1, start=date(2026, 10, 1), processes=1)
+    # reference feeds first: the other feeds' quality rules read them
+    stage_landed(layout, sorted(declarations.values(), key=lambda f: f.name not in ("gazetteer", "duty_roster")))
+    with open_warehouse(layout.warehouse) as con:
+        hub.build_persons(con, layout, declarations, Run("build"), hub.current_person_model(layout)[0])
+    return layout
 
+
+def test_match_links_rows_to_the_entities_of_a_hub_the_platform_built(built_hub, tmp_path):
+    with open_warehouse(built_hub.warehouse, read_only=True) as con:
+        entity = dict(con.execute("SELECT mention_id, entity_id FROM entities.person_assignments").fetchall())
+        # people the hub holds more than once, each as one of their fully recorded mentions
+        known = con.execute("""
+            SELECT DISTINCT ON (a.entity_id) a.entity_id, m.forename, m.surname, m.dob, m.address, m.postcode
+            FROM entities.person_assignments a JOIN entities.person_mentions m USING (mention_id)
+            WHERE a.entity_id IN (SELECT entity_id FROM entities.person_assignments GROUP BY ALL HAVING count(*) > 1)
+              AND m.role <> 'officer' AND m.forename IS NOT NULL AND m.surname IS NOT NULL AND m.dob IS NOT NULL
+              AND m.address IS NOT NULL AND m.postcode IS NOT NULL
+            ORDER BY a.entity_id, m.mention_id LIMIT 3""").fetchall()
+    # the files the hub keeps for outside lists agree with the warehouse
+    kept = pq.read_table(hub.person_entities_path(built_hub)).to_pylist()
+    assert {row["mention_id"]: row["entity_id"] for row in kept} == entity
+    assert len(known) == 3
+    stranger = ("Zebedee", "Quillfeather", "12/01/1987", "1 NOWHERE LANE WALSALL", "WS1 9ZZ")
+    source = tmp_path / "list.csv"
+    with source.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Case", "Given Names", "Family Name", "Born", "Home Address", "Post Code"])
+        for case, (_, forename, surname, dob, address, postcode) in enumerate(known, start=1):
+            # as a partner agency writes them: title case, day-first dates, postcode without its space
+            writer.writerow([case, forename.title(), surname.title(), dob.strftime("%d/%m/%Y"), address.title(),
+                             postcode.replace(" ", "")])
+        writer.writerow([4, *stranger])
+        writer.writerow([5, stranger[0], stranger[1], "1987-01-12", "", ""])  # the same stranger again
+        writer.writerow([6, known[0][1].title(), known[0][2].title(), "30/06/2003", "9 Other Street Dudley", "DY1 1AA"])
     out = tmp_path / "matched.csv"
-    assert main(["link", "match", str(LISTS / "outside_people.csv"), "--out", str(out), "--data-dir", str(data),
+    assert main(["link", "match", str(source), "--out", str(out), "--data-dir", str(built_hub.root),
                  "--map", "Born=dob", "--map", "Given Names=forename", "--map", "Family Name=surname"]) == 0
     rows = {row["Case"]: row for row in read_csv(out)}
-    assert rows["1"]["entity_id"] == entity["crime|CR/0000101/26|victim"]
-    assert rows["2"]["entity_id"] == entity["custody|BL/00007/26|detained"] == entity["warrants|W/26/000003|wanted"]
-    assert rows["3"]["entity_id"] == entity["crime|CR/0000102/26|victim"] != entity["crime|CR/0000103/26|victim"]
-    assert all(float(rows[case]["match_probability"]) >= PERSON_SETTINGS.match_threshold for case in "123")
+    for case, (entity_id, *_) in enumerate(known, start=1):
+        assert rows[str(case)]["entity_id"] == entity_id
+        assert float(rows[str(case)]["match_probability"]) >= PERSON_SETTINGS.match_threshold
     assert rows["4"]["entity_id"] == rows["5"]["entity_id"] and rows["4"]["entity_id"].startswith("NEW")
+    # a namesake born in another year, living elsewhere, is someone new
     assert rows["6"]["entity_id"].startswith("NEW") and rows["6"]["entity_id"] != rows["4"]["entity_id"]
     assert rows["6"]["match_probability"] == ""
-    assert pq.ParquetFile(data / HUB_ENTITIES).metadata.num_rows == 7  # the hub is read, never written
+    assert pq.read_table(hub.person_entities_path(built_hub)).num_rows == len(entity)  # read, never written
 
 
 def test_match_without_a_hub_says_what_is_missing(tmp_path, capsys):
     assert main(["link", "match", str(LISTS / "people.csv"), "--out", str(tmp_path / "o.csv"),
                  "--data-dir", str(tmp_path)]) == 2
-    assert "hub/person_mentions.parquet: the hub's person mentions are not there" in capsys.readouterr().err
+    assert "hub/person_features.parquet: the hub's person features are not there" in capsys.readouterr().err

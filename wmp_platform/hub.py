@@ -28,17 +28,37 @@ import duckdb
 
 from wmp_platform.declarations import FeedDeclaration
 from wmp_platform.identifiers import install_macros
+from wmp_platform.ingest import _write_parquet_atomically
 from wmp_platform.matching.clusters import (
-    PERSON_SETTINGS, HubTables, Run, cluster_full, cross_reference, link_partition, table_exists,
+    PERSON_SETTINGS,
+    ClusterReport,
+    HubTables,
+    Run,
+    cluster_full,
+    cross_reference,
+    link_partition,
+    table_exists,
 )
-from wmp_platform.matching.golden import golden_records, history_tables, load_survivorship
+from wmp_platform.matching.golden import (
+    golden_records,
+    history_tables,
+    load_survivorship,
+)
 from wmp_platform.matching.locations import build_location_entities
 from wmp_platform.matching.mentions import entity_mentions, person_mentions
 from wmp_platform.matching.person_model import (
-    EDGE_SCHEMA, load_person_model, model_version, predict_person_pairs, save_person_model, train_person_model,
+    EDGE_SCHEMA,
+    load_person_model,
+    model_version,
+    predict_person_pairs,
+    save_person_model,
+    train_person_model,
+    update_person_features,
+    write_person_pairs,
 )
 from wmp_platform.matching.relationships import pole_events, pole_links
 from wmp_platform.matching.vehicles import build_vehicle_entities
+from wmp_platform.sql import sql_literal
 from wmp_platform.storage import DataLayout
 
 SCHEMA = "entities"
@@ -82,6 +102,23 @@ def train_and_save_person_model(layout: DataLayout, feeds: Mapping[str, FeedDecl
     version = save_person_model(model, folder / f"{model_version(model)}.json")
     save_person_model(model, person_model_path(layout))
     return model, version, mentions.num_rows
+
+
+# --- what the hub keeps outside the warehouse ------------------------------------------------
+# Scoring new person records against the hub (a new partition, or an analyst's list with `wmp
+# link match`) reads the hub's matching features from a Parquet file rather than computing them
+# for every mention again; the list also needs each mention's entity. Both files are written
+# atomically (as staged partitions are) at the end of each build, so a reader never waits for
+# the warehouse's lock and never sees half a file.
+
+def person_features_path(layout: DataLayout) -> Path:
+    """The matching features of every person mention in the hub (``person_model.person_features``)."""
+    return layout.root / "hub" / "person_features.parquet"
+
+
+def person_entities_path(layout: DataLayout) -> Path:
+    """mention_id -> entity_id of every person mention in the hub, as of the last build."""
+    return layout.root / "hub" / "person_entities.parquet"
 
 
 # --- building the hub ----------------------------------------------------------------------
@@ -128,33 +165,45 @@ def build_persons(
         f"SELECT count(*) FROM {tables.assignments} ANTI JOIN person_mentions USING (mention_id)"
     ).fetchall()[0][0] else "incremental"
     threshold = PERSON_SETTINGS.review_threshold  # below it a pair is neither a link nor worth review
+    features = person_features_path(layout)
     if mode == "full":
-        edges = predict_person_pairs(mentions, model, threshold=threshold)
-        report = _cluster(con, cluster_full, tables, "person_mentions", edges, run)
+        update_person_features(features, mentions)
+        edges = features.with_name("person_edges.parquet")
+        scored = write_person_pairs(edges, features, model, threshold=threshold)
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW person_edges_scored AS SELECT * FROM read_parquet({sql_literal(str(edges))})")
+            report = _cluster(con, cluster_full, tables, "person_mentions", "person_edges_scored", run)
+        finally:
+            con.execute("DROP VIEW IF EXISTS person_edges_scored")
+            edges.unlink(missing_ok=True)
     else:  # also with nothing new: review decisions made since the last build still apply
         new_mentions = con.sql(
             "SELECT * FROM person_mentions WHERE (feed, partition) IN (SELECT unnest($feeds), unnest($partitions))",
             params={"feeds": [f for f, _ in new], "partitions": [p for _, p in new]},
         ).to_arrow_table()
-        edges = (predict_person_pairs(mentions, model, new_mentions=new_mentions, threshold=threshold)
+        update_person_features(features, mentions, changed=new_mentions.select(["mention_id"]))
+        edges = (predict_person_pairs(features, model, new_mentions=new_mentions, threshold=threshold)
                  if new_mentions.num_rows else EDGE_SCHEMA.empty_table())
+        scored = edges.num_rows
         con.register("new_person_mentions", new_mentions)
-        report = _cluster(con, link_partition, tables, "new_person_mentions", edges, run)
-        con.unregister("new_person_mentions")
+        con.register("person_edges_scored", edges)
+        try:
+            report = _cluster(con, link_partition, tables, "new_person_mentions", "person_edges_scored", run)
+        finally:
+            con.unregister("new_person_mentions")
+            con.unregister("person_edges_scored")
+    _write_parquet_atomically(lambda path: con.execute(
+        f"COPY (SELECT mention_id, entity_id FROM {tables.assignments} ORDER BY mention_id) TO {sql_literal(str(path))} "
+        "(FORMAT parquet, COMPRESSION zstd)"), person_entities_path(layout))
     _describe(con, "person", tables, "person_mentions")
     cross_reference(con, tables, mentions="person_mentions", decisions=DECISIONS, out="person_xref")
     _record_built(con, "person", stamps)
-    return {"mode": mode, "new_partitions": len(new), "edges_scored": edges.num_rows,
+    return {"mode": mode, "new_partitions": len(new), "edges_scored": scored,
             "model_version": model_version(model), **asdict(report)}
 
 
-def _cluster(con, cluster, tables: HubTables, mentions: str, edges, run: Run) -> ClusterReport:
-    con.register("person_edges", edges)
-    try:
-        return cluster(con, PERSON_SETTINGS, tables, mentions=mentions, edges="person_edges", decisions=DECISIONS,
-                       run=run)
-    finally:
-        con.unregister("person_edges")
+def _cluster(con, cluster, tables: HubTables, mentions: str, edges: str, run: Run) -> ClusterReport:
+    return cluster(con, PERSON_SETTINGS, tables, mentions=mentions, edges=edges, decisions=DECISIONS, run=run)
 
 
 def _describe(con, kind: str, tables: HubTables, mentions: str) -> None:

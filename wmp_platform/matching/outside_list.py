@@ -14,11 +14,13 @@ Both write every input column unchanged plus ``entity_id`` and ``match_probabili
 strongest link that put the row in its entity; empty for a row alone). Entities are formed by
 the hub's clustering rule (``clusters.cluster_full``) at the platform's person threshold.
 
-Where things live in a data folder (the entities assets write them):
-``hub/person_mentions.parquet`` (the person mentions), ``hub/person_entities.parquet``
-(mention_id -> entity_id) and ``models/person/current.json`` (the trained model). Without a
-model there, ``default_person_model.json`` beside this module is used: the person model trained
-on the synthetic estate (``wmp generate --size small --seed 42``, every feed staged).
+What is read from a data folder is what the person hub keeps there for scoring against it
+(``hub.person_features_path``: the matching features of every mention; ``hub.person_entities_path``:
+mention_id -> entity_id; both written atomically by each build of entities/person) and the
+current trained model (``hub.person_model_path``); the warehouse itself is never opened, so a
+list is linked while the pipeline writes. Without a trained model, ``default_person_model.json``
+beside this module is used: the person model trained on the synthetic estate (``wmp generate
+--size small --seed 42``, every feed staged).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ import duckdb
 import pyarrow as pa
 
 from wmp_platform.declarations import PERSON_ATTRIBUTES
+from wmp_platform.hub import (
+    DEFAULT_PERSON_MODEL,
+    current_person_model,
+    person_entities_path,
+    person_features_path,
+)
 from wmp_platform.identifiers import (
     is_valid_cro,
     is_valid_pnc,
@@ -46,11 +54,9 @@ from wmp_platform.matching.clusters import PERSON_SETTINGS, HubTables, Run, clus
 from wmp_platform.matching.mentions import completed_names_sql
 from wmp_platform.matching.person_model import load_person_model, predict_person_pairs
 from wmp_platform.sql import quote, sql_literal
+from wmp_platform.storage import DataLayout
 
-HUB_MENTIONS = Path("hub") / "person_mentions.parquet"
-HUB_ENTITIES = Path("hub") / "person_entities.parquet"
-HUB_MODEL = Path("models") / "person" / "current.json"  # where the person-model asset keeps the current model
-DEFAULT_MODEL = Path(__file__).with_name("default_person_model.json")
+DEFAULT_MODEL = DEFAULT_PERSON_MODEL
 OUTPUT_COLUMNS = ("entity_id", "match_probability")
 IGNORE = "none"  # map a column to this to leave it out of matching
 
@@ -220,8 +226,8 @@ def _normalised(mentions: pa.Table) -> pa.Table:
 def _model(model: Path | None, data_dir: Path | None) -> dict[str, Any]:
     if model is not None:
         return load_person_model(model)
-    if data_dir is not None and (data_dir / HUB_MODEL).exists():
-        return load_person_model(data_dir / HUB_MODEL)
+    if data_dir is not None:  # the data folder's current model, else the shipped one
+        return current_person_model(DataLayout(Path(data_dir)))[0]
     return load_person_model(DEFAULT_MODEL)
 
 
@@ -278,21 +284,19 @@ def dedupe_list(path: Path, out: Path, *, mapping: Mapping[str, str] | None = No
 
 
 def match_list(path: Path, out: Path, *, data_dir: Path, mapping: Mapping[str, str] | None = None,
-               model: Path | None = None, hub_mentions: Path | None = None, hub_entities: Path | None = None,
-               threshold: float = PERSON_SETTINGS.match_threshold) -> LinkResult:
-    """Link the rows of ``path`` to the hub's person entities (``HUB_MENTIONS``, ``HUB_ENTITIES``
-    under ``data_dir``); write ``out`` with every input column, ``entity_id`` and
-    ``match_probability``. Rows matching no entity get ``NEW<n>``, shared by rows that are one
-    person."""
-    data_dir = Path(data_dir)
-    hub_mentions = hub_mentions or data_dir / HUB_MENTIONS
-    hub_entities = hub_entities or data_dir / HUB_ENTITIES
-    for needed, what in ((hub_mentions, "person mentions"), (hub_entities, "person entities")):
-        if not Path(needed).exists():
-            raise OutsideListError(f"{needed}: the hub's {what} are not there; build the entities first "
+               model: Path | None = None, threshold: float = PERSON_SETTINGS.match_threshold) -> LinkResult:
+    """Link the rows of ``path`` to the person entities of the hub in ``data_dir`` (the files the
+    hub keeps for this, see the module docstring); write ``out`` with every input column,
+    ``entity_id`` and ``match_probability``. Rows matching no entity get ``NEW<n>``, shared by rows
+    that are one person."""
+    layout = DataLayout(Path(data_dir))
+    hub_features, hub_entities = person_features_path(layout), person_entities_path(layout)
+    for needed, what in ((hub_features, "person features"), (hub_entities, "person entities")):
+        if not needed.exists():
+            raise OutsideListError(f"{needed}: the hub's {what} are not there; build entities/person first "
                                    f"or point --data-dir at the data folder that has them")
     header, rows, columns, mentions = read_list(Path(path), mapping)
-    edges = predict_person_pairs(hub_mentions, _model(model, data_dir), new_mentions=mentions,
+    edges = predict_person_pairs(hub_features, _model(model, data_dir), new_mentions=mentions,
                                  threshold=min(threshold, PERSON_SETTINGS.review_threshold))
     ids = mentions.column("mention_id").to_pylist()
     with connect() as con:

@@ -408,6 +408,30 @@ def write_person_features(mentions: Mentions, path: Path | str, *, memory_limit:
         return _copy_atomically(con, "SELECT * FROM features ORDER BY mention_id", Path(path))
 
 
+def update_person_features(path: Path | str, mentions: Mentions, changed: Mentions | None = None, *,
+                           memory_limit: str = MEMORY_LIMIT) -> int:
+    """Make the Parquet file at ``path`` hold the features of ``mentions``, reusing the rows it
+    already has: a mention keeps its row unless it is among ``changed`` (mentions of restaged
+    partitions, given by ``mention_id``); the features of the others are computed. Without a file
+    yet, or with ``changed`` None, every row is computed. Written atomically; returns the row count.
+    Linking a partition into a large hub so computes the features of the partition only."""
+    path = Path(path)
+    with _splink_connection(memory_limit) as con:
+        if changed is None or not path.exists():
+            _load_features(con, "fresh_features", mentions)
+            return _copy_atomically(con, "SELECT * FROM fresh_features ORDER BY mention_id", path)
+        _register_source(con, "all_mentions", mentions)
+        _register_source(con, "changed_mentions", changed)
+        con.execute(f"""
+            CREATE TEMP TABLE kept_features AS
+            SELECT {', '.join(sorted(FEATURE_COLUMNS))} FROM read_parquet({sql_literal(str(path))})
+            SEMI JOIN all_mentions USING (mention_id) ANTI JOIN changed_mentions USING (mention_id)""")
+        _load_features(con, "fresh_features", con.sql(
+            "SELECT * FROM all_mentions ANTI JOIN kept_features USING (mention_id)"))
+        return _copy_atomically(con, """
+            SELECT * FROM kept_features UNION ALL BY NAME SELECT * FROM fresh_features ORDER BY mention_id""", path)
+
+
 def _copy_atomically(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
     """COPY the query's rows to a Parquet file, atomically as staging writes; the row count."""
     _write_parquet_atomically(
