@@ -20,7 +20,7 @@ const LINKED_KINDS = { person_entity_id: "person", vehicle_entity_id: "vehicle",
 // the service's "last3" mask: "*****169"; a value withheld altogether comes as null, named in `withheld`
 const PARTLY_MASKED = /^\*{2,}[^*]{0,3}$/;
 
-const state = { token: null, me: null, search: null, requests: 0 };
+const state = { token: null, me: null, search: null, audit: null, requests: 0 };
 
 const $ = (id) => document.getElementById(id);
 
@@ -170,26 +170,32 @@ async function signIn(token) {
   const me = await api("/api/me");
   state.me = me;
   sessionStorage.setItem(TOKEN_KEY, token);
-  const role = humanise(me.role || "");
-  const can = Array.isArray(me.can) && me.can.length ? ` · sees ${me.can.map(humanise).join(", ").toLowerCase()}` : "";
-  $("who-text").textContent = `${me.user} (${role})${can}`;
+  const can = new Set(Array.isArray(me.can) ? me.can : ["search"]);
+  const sections = [...can].filter((c) => c !== "search" && c !== "audit" && !c.startsWith("sensitivity:"));
+  const sees = sections.length ? ` · sees ${sections.map(humanise).join(", ").toLowerCase()}` : "";
+  $("who-text").textContent = `${me.user} (${humanise(me.role || "")})${sees}`;
   $("who").hidden = false;
   $("sign-in").hidden = true;
   $("workspace").hidden = false;
   $("token").value = "";
   showError("");
-  $("query").focus();
+  $("search").hidden = !can.has("search");
+  $("audit").hidden = !can.has("audit");
+  if (can.has("search")) $("query").focus();
+  else if (can.has("audit")) $("audit-user").focus();
 }
 
 function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
-  Object.assign(state, { token: null, me: null, search: null });
+  Object.assign(state, { token: null, me: null, search: null, audit: null });
   $("who").hidden = true;
   $("workspace").hidden = true;
   $("results").hidden = true;
   $("view").hidden = true;
   $("hits").replaceChildren();
   $("view-sections").replaceChildren();
+  $("audit-entries").replaceChildren();
+  $("audit-status").textContent = "";
   $("sign-in").hidden = false;
 }
 
@@ -290,7 +296,8 @@ function showResults(search, result) {
     : `${what}: nothing found${page > 1 ? " on this page" : ""}.`;
   $("page-number").textContent = `Page ${page}`;
   $("previous-page").disabled = page <= 1;
-  $("next-page").disabled = hits.length < pageSize || hits.length === 0;
+  // the service says whether more hits follow; without that, a full page may have a next one
+  $("next-page").disabled = typeof result.more === "boolean" ? !result.more : hits.length < pageSize || hits.length === 0;
   $("results").hidden = false;
   $("view").hidden = true;
 }
@@ -409,6 +416,58 @@ function showView(kind, result) {
   $("view").scrollIntoView({ block: "start" });
 }
 
+// --- the audit log (auditors and administrators) ----------------------------------------------------
+
+function nextDay(day) {
+  const next = new Date(`${day}T00:00:00Z`);
+  next.setUTCDate(next.getUTCDate() + 1);
+  return next.toISOString().slice(0, 10);
+}
+
+async function runAudit(filter) {
+  const ticket = ++state.requests;
+  try {
+    const result = await api("/api/audit", {
+      user: filter.user,
+      since: filter.since,
+      until: filter.until ? nextDay(filter.until) : "",
+      page: filter.page,
+    });
+    if (ticket !== state.requests) return;
+    state.audit = filter;
+    showError("");
+    showAudit(filter, result);
+  } catch (err) {
+    if (ticket === state.requests) handleFailure(err);
+  }
+}
+
+function auditEntry(entry) {
+  const query = entry.query && typeof entry.query === "object" && !Array.isArray(entry.query)
+    ? Object.entries(entry.query).filter(([, v]) => !isEmpty(v)).map(([k, v]) => `${k} ${plainText(v)}`).join(", ")
+    : entry.query;
+  const at = typeof entry.at === "string" ? `${entry.at.replace("T", " ").slice(0, 19)} UTC` : entry.at;
+  const heading = [at, `${entry.user} (${humanise(entry.role || "")})`, [entry.action, entry.kind].filter(Boolean).join(" "),
+    `status ${entry.status}`].filter((v) => !isEmpty(v)).join(" · ");
+  const fields = { query, justification: entry.justification, entity_ids: entry.entity_ids, snapshot_id: entry.snapshot_id,
+    detail: entry.detail, seq: entry.seq };
+  return el("li", { className: "item" }, [el("p", { className: "entry-heading", text: heading }), fieldList(fields, {}, new Set())]);
+}
+
+function showAudit(filter, result) {
+  const entries = Array.isArray(result.entries) ? result.entries : [];
+  $("audit-entries").replaceChildren(...entries.map(auditEntry));
+  const page = Number(result.page) || filter.page;
+  const pageSize = Number(result.page_size) || entries.length;
+  const total = Number.isFinite(Number(result.total)) ? Number(result.total) : null;
+  $("audit-status").textContent = entries.length
+    ? `${total === null ? "" : `${total.toLocaleString("en-GB")} consultations; `}newest first, page ${page}.`
+    : "No consultation matches.";
+  $("audit-page").textContent = `Page ${page}`;
+  $("audit-previous").disabled = page <= 1;
+  $("audit-next").disabled = total === null ? entries.length < pageSize : page * pageSize >= total;
+}
+
 // --- wiring --------------------------------------------------------------------------------------
 
 function readSearchForm(page) {
@@ -455,6 +514,16 @@ document.addEventListener("DOMContentLoaded", () => {
   $("back-to-results").addEventListener("click", () => {
     $("view").hidden = true;
     $("results").scrollIntoView({ block: "start" });
+  });
+  $("audit-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    runAudit({ user: $("audit-user").value.trim(), since: $("audit-since").value, until: $("audit-until").value, page: 1 });
+  });
+  $("audit-previous").addEventListener("click", () => {
+    if (state.audit && state.audit.page > 1) runAudit({ ...state.audit, page: state.audit.page - 1 });
+  });
+  $("audit-next").addEventListener("click", () => {
+    if (state.audit) runAudit({ ...state.audit, page: state.audit.page + 1 });
   });
   showKind(selectedKind());
   const saved = sessionStorage.getItem(TOKEN_KEY);
