@@ -32,6 +32,29 @@ def stage_landed(layout: DataLayout, feeds: Iterable[FeedDeclaration]) -> None:
             stage(layout, feed, partition)
 
 
+def publish_tiny_estate(root: Path, declarations: dict[str, FeedDeclaration]) -> DataLayout:
+    """A tiny estate (seed 5) in ``root``, staged, its hub built by the platform's hub build, and published
+    once: what search and the search service are tested on."""
+    from wmp_platform import hub
+    from wmp_platform.matching.clusters import Run
+    from wmp_platform.snapshot import publish_snapshot
+    from wmp_platform.warehouse import open_warehouse, register_lake_views
+
+    layout = DataLayout(root)
+    generate_estate(layout.root, size="tiny", seed=5)
+    stage_landed(layout, declarations.values())
+    with open_warehouse(layout.warehouse) as con:
+        register_lake_views(con, layout, list(declarations))
+        run = Run("search-test")
+        model, _ = hub.current_person_model(layout)
+        hub.build_persons(con, layout, declarations, run, model)
+        for kind in ("vehicle", "location"):
+            hub.build_places_or_vehicles(con, layout, declarations, run, kind)
+        hub.build_pole_links(con, layout, declarations)
+    publish_snapshot(layout)
+    return layout
+
+
 @pytest.fixture
 def layout(tmp_path) -> DataLayout:
     return DataLayout(tmp_path / "data")

@@ -12,13 +12,11 @@ from datetime import date
 import dagster as dg
 import duckdb
 import pytest
+from conftest import publish_tiny_estate
 
-from conftest import stage_landed
-from resources import LakeResource
-from wmp_platform import hub
-from wmp_platform.cli import main
-from wmp_platform.matching.clusters import Run
 from assets.published import SNAPSHOT, publish_assets
+from resources import LakeResource
+from wmp_platform.cli import main
 from wmp_platform.search import (
     SearchError,
     install_search_macros,
@@ -40,28 +38,15 @@ from wmp_platform.snapshot import (
     snapshots,
 )
 from wmp_platform.storage import DataLayout
-from wmp_platform.synthetic import generate_estate
 from wmp_platform.synthetic.names import NAME_GROUPS, NAME_VARIANTS
 from wmp_platform.synthetic.noise import typo
-from wmp_platform.warehouse import open_warehouse, register_lake_views
+from wmp_platform.warehouse import open_warehouse
 
 
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory, declarations) -> DataLayout:
     """A tiny estate, staged, its hub built by the platform's hub build, and published once."""
-    layout = DataLayout(tmp_path_factory.mktemp("search") / "data")
-    generate_estate(layout.root, size="tiny", seed=5)
-    stage_landed(layout, declarations.values())
-    with open_warehouse(layout.warehouse) as con:
-        register_lake_views(con, layout, list(declarations))
-        run = Run("search-test")
-        model, _ = hub.current_person_model(layout)
-        hub.build_persons(con, layout, declarations, run, model)
-        for kind in ("vehicle", "location"):
-            hub.build_places_or_vehicles(con, layout, declarations, run, kind)
-        hub.build_pole_links(con, layout, declarations)
-    publish_snapshot(layout)
-    return layout
+    return publish_tiny_estate(tmp_path_factory.mktemp("search") / "data", declarations)
 
 
 def truth_of_entities(con: duckdb.DuckDBPyConnection, layout: DataLayout) -> dict[str, str]:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import duckdb
 from fastapi import Depends, FastAPI, Request
@@ -237,14 +237,14 @@ class Service:
             status, detail, headers = refused.status, refused.detail, refused.headers
         except SearchError as error:
             status, detail = 400, str(error)
-        except Exception:  # noqa: BLE001 - audited and answered; never a raw 500 with a trace
+        except Exception:  # audited and answered: never a raw 500 with a trace
             log.exception("%s %s failed", action, kind)
             status, detail = 500, "the service failed on this request; it was logged"
         try:
             self.audit.record(user=user.name, role=user.role.name, action=action, kind=kind, query=query,
                               justification=justification, entity_ids=entity_ids, snapshot_id=snapshot_id,
                               status=status, detail=detail)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("audit entry not written")
             return JSONBody({"detail": "the audit log could not be written, so nothing is shown; "
                                        "tell the service's administrator"}, status_code=503)
@@ -300,6 +300,7 @@ class Service:
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from users.yaml (demo: demo-response-token, ...)")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 def create_app(data_dir: Path, users_file: Path | None = None, *, feeds_dir: Path | None = None,
@@ -349,8 +350,13 @@ def create_app(data_dir: Path, users_file: Path | None = None, *, feeds_dir: Pat
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         detail = error.detail
-        if error.status_code == 405 and request.url.path.rstrip("/").startswith("/api/audit"):
+        path = request.url.path[:100]
+        if error.status_code == 405 and path.rstrip("/").startswith("/api/audit"):
             detail = "the audit log is append-only: it can be read (GET) and never changed or deleted"
+        elif error.status_code == 405:
+            detail = f"{request.method} is not allowed on {path!r}"
+        elif error.status_code == 404 and detail == "Not Found":
+            detail = f"nothing at {path!r}: see /docs for the API"
         return JSONBody({"detail": detail}, status_code=error.status_code, headers=getattr(error, "headers", None))
 
     @app.exception_handler(Exception)
@@ -365,7 +371,7 @@ def create_app(data_dir: Path, users_file: Path | None = None, *, feeds_dir: Pat
         return JSONBody({"status": "ok" if ok else "no snapshot", **described}, status_code=200 if ok else 503)
 
     @app.get("/api/me", tags=["service"])
-    def me(credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Response:
+    def me(credentials: Credentials = None) -> Response:
         user = user_of(credentials)
         return JSONBody({"user": user.name, "role": user.role.name, "description": user.role.description,
                          "can": user.role.can()})
@@ -373,7 +379,7 @@ def create_app(data_dir: Path, users_file: Path | None = None, *, feeds_dir: Pat
     @app.get("/api/search/{kind}", tags=["search"])
     def search(kind: str, q: str | None = None, justification: str | None = None, dob: str | None = None,
                page: str | None = None, page_size: str | None = None,
-               credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Response:
+               credentials: Credentials = None) -> Response:
         """Search people (name, with typos, nicknames and initials, and date of birth; or PNC ID, CRO number,
         NI number, phone), vehicles (registration) or places (postcode, UPRN, address). A justification
         (at least 10 characters) is required and logged."""
@@ -402,7 +408,7 @@ def create_app(data_dir: Path, users_file: Path | None = None, *, feeds_dir: Pat
     @app.get("/api/audit", tags=["audit"])
     def audit(user: str | None = None, action: str | None = None, since: str | None = None,
               until: str | None = None, page: str | None = None, page_size: str | None = None,
-              credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Response:
+              credentials: Credentials = None) -> Response:
         """The audit log, newest first (auditor and administrator only). ``since``/``until``: ISO dates or
         times (UTC unless an offset is given). ``head`` is the last entry's number and hash."""
         reader = user_of(credentials)
@@ -417,7 +423,7 @@ def create_app(data_dir: Path, users_file: Path | None = None, *, feeds_dir: Pat
 
     @app.get("/api/{kind}/{entity_id}", tags=["search"])
     def entity_view(kind: str, entity_id: str, justification: str | None = None,
-                    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Response:
+                    credentials: Credentials = None) -> Response:
         """The 360 view of a person, vehicle or place, as the role may see it (sections, need-to-know
         by feed sensitivity, masked fields; ``withheld`` lists what was removed). Logged with its
         justification."""

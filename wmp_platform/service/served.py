@@ -22,7 +22,12 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from wmp_platform.service.access import KINDS, LINKED_FIELDS, UNKNOWN_FEED_BIT, UNSOURCED_LISTS
+from wmp_platform.service.access import (
+    KINDS,
+    LINKED_FIELDS,
+    UNKNOWN_FEED_BIT,
+    UNSOURCED_LISTS,
+)
 from wmp_platform.snapshot import PublishedReader, SnapshotError
 from wmp_platform.sql import quote, sql_literal
 from wmp_platform.storage import DataLayout
