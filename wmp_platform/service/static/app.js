@@ -227,7 +227,13 @@ async function runSearch(search) {
     showError("");
     showResults(search, result);
   } catch (err) {
-    if (ticket === state.requests) handleFailure(err);
+    if (ticket === state.requests) {
+      // results of an earlier search would read as the answer to this one
+      $("hits").replaceChildren();
+      $("results").hidden = true;
+      $("view").hidden = true;
+      handleFailure(err);
+    }
   } finally {
     if (ticket === state.requests) {
       button.disabled = false;
