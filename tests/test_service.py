@@ -434,3 +434,24 @@ def test_a_snapshot_swap_under_a_looping_client_fails_no_request(client, service
     assert old in ids and new in ids and ids[-1] == new
     assert ids.index(new) > ids.index(old) and old not in ids[ids.index(new):]  # moved once, never back
     assert client.get("/health").json()["snapshot_id"] == new
+
+
+@pytest.mark.slow
+def test_two_worker_processes_append_to_one_unbroken_chain(service):
+    """``wmp serve --workers 2`` (uvicorn's factory, the data folder passed by environment) on the same data
+    folder: concurrent searches answered by both processes leave one entry each in one chain."""
+    from service_server import start_service
+
+    second = start_service(service.data_dir, workers=2)
+    try:
+        with httpx.Client(base_url=second.base_url, timeout=30) as http:
+            before = audit_head(http)["seq"]
+            with ThreadPoolExecutor(16) as pool:
+                statuses = list(pool.map(lambda n: get(http, "investigator", "/api/search/person", q=n,
+                                                       justification=WHY).status_code, ["Smith", "Khan"] * 40))
+            assert statuses == [200] * 80
+            entries = entries_since(http, before)
+        assert [e["seq"] for e in entries] == list(range(before + 1, before + 81))
+        assert verify(audit_path(service.data_dir)).ok
+    finally:
+        second.stop()

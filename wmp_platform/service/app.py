@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import re
+import threading
 import unicodedata
 from collections.abc import Callable
 from contextlib import asynccontextmanager
@@ -196,6 +197,15 @@ class Service:
         self.audit = AuditLog(self.data_dir)
         self.follower = SnapshotFollower(self.data_dir, self.feed_bits, poll_seconds)
         self._filters: dict[tuple[str, str], ViewFilter] = {}
+        self._local = threading.local()
+
+    def cursor(self, served: ServedSnapshot) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor on the served snapshot, kept across requests: a new cursor would ask the
+        snapshot for its id again (milliseconds under load). Closed with its connection after a move."""
+        local = self._local
+        if getattr(local, "served", None) is not served:
+            local.cursor, local.served = served.connection.cursor(), served
+        return local.cursor
 
     def served(self) -> ServedSnapshot:
         served = self.follower.served
@@ -231,6 +241,7 @@ class Service:
                     break
                 except duckdb.ConnectionException:
                     # the connection was closed by two snapshot moves during this request: once more, on the newest
+                    self._local.served = None
                     if attempt:
                         raise Refused(503, "the snapshot changed twice during the request; try again") from None
         except Refused as refused:
@@ -258,14 +269,11 @@ class Service:
         # a role that may not see every hit asks for the deepest page allowed, so pages stay stable after filtering
         limit = page * page_size if everything else MAX_DEPTH
         options = {"limit": limit, "views": 0}
-        cursor = served.connection.cursor()
-        try:
-            if kind == "person":
-                result = search_person(cursor, text, dob, **options)
-            else:
-                result = SEARCHES[kind](cursor, text, **options)
-        finally:
-            cursor.close()
+        cursor = self.cursor(served)
+        if kind == "person":
+            result = search_person(cursor, text, dob, **options)
+        else:
+            result = SEARCHES[kind](cursor, text, **options)
         hits = result.hits
         sources = served.sources
         if not everything and hits:
@@ -287,11 +295,7 @@ class Service:
         return body, [h["entity_id"] for h in out]
 
     def view(self, served: ServedSnapshot, rule: ViewFilter, kind: str, entity_id: str) -> tuple[dict[str, Any], list[str]]:
-        cursor = served.connection.cursor()
-        try:
-            found = view(cursor, kind, entity_id)
-        finally:
-            cursor.close()
+        found = view(self.cursor(served), kind, entity_id)
         if found is None or not served.sources.entities_visible(kind, [entity_id], rule.sees)[0]:
             # an entity the role may not see is answered as one that does not exist
             raise Refused(404, f"no {kind} {entity_id} in snapshot {served.snapshot_id}")
