@@ -191,7 +191,8 @@ class ViewFilter:
 
     def view(self, kind: str, view: dict[str, Any]) -> dict[str, Any]:
         """The view as the role may see it: sections removed, items from hidden feeds dropped, fields
-        from hidden sources withheld, masks applied. ``withheld`` lists what was removed."""
+        from hidden sources withheld, masks applied. ``withheld`` lists what was removed or emptied,
+        ``masked`` the fields the role sees masked wherever they appear."""
         sections = self.sections[kind]
         shown: dict[str, Any] = {}
         withheld: list[str] = []
@@ -224,6 +225,7 @@ class ViewFilter:
                 shown["feeds"] = [f for f in view["feeds"] if self._feed_visible(f)]
         self._mask_linked(kind, shown)
         shown["withheld"] = withheld
+        shown["masked"] = sorted(self.role.masks)
         return shown
 
     def _items(self, items: list) -> list:
