@@ -99,7 +99,7 @@ function isEmpty(value) {
 function plainText(value) {
   if (typeof value === "boolean") return value ? "yes" : "no";
   if (Array.isArray(value)) return value.map(plainText).join(", ");
-  if (typeof value === "number") return value.toLocaleString("en-GB");
+  // numbers as given: a UPRN or a coordinate must not gain separators or lose digits
   return String(value);
 }
 
