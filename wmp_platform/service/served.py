@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from wmp_platform.service.access import (
     KINDS,
@@ -60,7 +61,7 @@ class SnapshotSources:
                        coalesce(list_aggregate(list_transform(feeds, lambda f: {bit('f')}), 'bit_or'), 0) AS feeds_bits,
                        {source_bits}
                 FROM entities.{kind}_golden ORDER BY entity_id""").to_arrow_table()
-            self.ids[kind] = np.array(table["entity_id"].to_pylist(), dtype="S")
+            self.ids[kind] = _fixed_width(table["entity_id"])
             self.feeds[kind] = np.asarray(table["feeds_bits"].to_numpy(zero_copy_only=False), dtype=np.uint8)
             self.fields[kind] = {c: np.asarray(table[c].to_numpy(zero_copy_only=False), dtype=np.uint8)
                                  for c in columns}
@@ -86,6 +87,19 @@ class SnapshotSources:
         at = self._positions(kind, ids)
         bits = np.where(at >= 0, self.fields[kind][LINKED_FIELDS[kind][field]][at], 0)
         return ((bits == 0) | ((bits & sees) != 0)).tolist()
+
+
+def _fixed_width(column: pa.ChunkedArray) -> np.ndarray:
+    """Ids as a numpy bytes array for binary search; read straight from Arrow's buffer when all have
+    one length (entity ids do: P-1A2B3C4D5E6F), with no Python string per id."""
+    values = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if len(values) and not values.null_count and pa.types.is_string(values.type):
+        offsets = np.frombuffer(values.buffers()[1], dtype=np.int32, count=len(values) + 1, offset=values.offset * 4)
+        width = int(offsets[1] - offsets[0])
+        if width and (np.diff(offsets) == width).all():
+            return np.frombuffer(values.buffers()[2], dtype=f"S{width}", count=len(values),
+                                 offset=int(offsets[0])).copy()
+    return np.array(values.to_pylist(), dtype="S")
 
 
 @dataclass
