@@ -126,12 +126,15 @@ def test_an_officer_finds_a_person_by_a_mistyped_name_and_opens_the_360_view(des
     expect(page.locator("#view-title")).to_have_text(f"Person: {known_person['name']}")
     expect(page.locator("#view-meta")).to_contain_text(known_person["entity_id"])
     view = served_view(service, role, known_person["entity_id"])
-    lists = {key for key, value in view.items() if isinstance(value, list) and key not in ("feeds", "withheld")}
+    lists = {key for key, value in view.items() if isinstance(value, list) and key not in ("feeds", "withheld", "masked")}
     assert sections_shown(page) - {"record", "withheld"} == lists
     assert {"aliases", "identifiers", "warnings"} <= lists
+    # the record's fields masked or withheld for the role are marked as such, not left out
+    held = {key for key in {*view["masked"], *view["withheld"]} if key in view and not isinstance(view[key], list)}
+    expect(page.locator('[data-section="record"] .masked')).to_have_count(len(held))
     expect(page.locator('[data-section="warnings"] h3')).not_to_have_text("Warnings (0)")
     if role == "response_officer":  # the role's sections leave events out; the page says so
-        assert "events" not in lists
+        assert "events" not in lists and {"dob", "ni_number"} <= held
         expect(page.locator('[data-section="withheld"]')).to_contain_text("events")
     else:
         assert "events" in lists

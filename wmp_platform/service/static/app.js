@@ -17,8 +17,10 @@ const KINDS = {
 };
 // 360-view keys that name another entity: they open that entity's view
 const LINKED_KINDS = { person_entity_id: "person", vehicle_entity_id: "vehicle", location_entity_id: "location" };
-// the service's "last3" mask: "*****169"; a value withheld altogether comes as null, named in `withheld`
+// the service's "last3" mask: "*****169" (search summaries carry no list of masked fields)
 const PARTLY_MASKED = /^\*{2,}[^*]{0,3}$/;
+const PLAIN_LISTS = new Set(["feeds", "roles", "withheld", "masked"]); // lists of values, not sections
+const NOTHING_HELD = { withheld: new Set(), masked: new Set() };
 
 const state = { token: null, me: null, search: null, audit: null, requests: 0 };
 
@@ -103,14 +105,25 @@ function plainText(value) {
   return String(value);
 }
 
-// A masked value: "*****169" keeps its visible end; a value withheld altogether says so.
+// A masked value as the service masked it ("*****169", a date of birth's year)
 function maskedNode(value) {
-  const partly = isMasked(value);
-  return el("span", {
-    className: "masked",
-    text: partly ? value : "withheld",
-    attrs: { title: partly ? "Partly masked for your role" : "Not shown for your role" },
-  });
+  return el("span", { className: "masked", text: plainText(value), attrs: { title: "Masked for your role" } });
+}
+
+// A value not given to the role at all: `word` says why (masked, withheld)
+function heldNode(word) {
+  return el("span", { className: "masked", text: word, attrs: { title: "Not shown for your role" } });
+}
+
+// What the service held back from the role: `withheld` (keys removed or emptied) and `masked` (fields
+// masked wherever they appear); both are shown for what they are, so a partial picture reads as one.
+function heldBack(view) {
+  const set = (value) => new Set(Array.isArray(value) ? value : []);
+  return { withheld: set(view.withheld), masked: set(view.masked) };
+}
+
+function isSection(key, value) {
+  return Array.isArray(value) && !PLAIN_LISTS.has(key) && (value.length === 0 || !isPlain(value));
 }
 
 function valueNode(key, value) {
@@ -126,18 +139,24 @@ function wireLink(button, kind, entityId) {
   button.addEventListener("click", () => openView(kind, entityId));
 }
 
-// A definition list of the plain fields of an object; `sources` adds where each value came from,
-// `withheld` names the fields the service withheld from this role (shown as withheld, not left out).
-function fieldList(record, sources, withheld) {
+// A definition list of the plain fields of an object; `sources` adds where each value came from; fields
+// the service masked or withheld (`held`) are marked, not left out.
+function fieldList(record, sources, held) {
   const list = el("dl", { className: "fields" });
   for (const [key, value] of Object.entries(record)) {
     const empty = isEmpty(value) || (Array.isArray(value) && value.length === 0);
-    if (empty && !withheld.has(key)) continue;
+    // an identifiers entry is masked by its attribute: {attribute: "ni_number", value: "*****55C"}
+    const masked = held.masked.has(key) || (key === "value" && held.masked.has(record.attribute));
+    const withheld = held.withheld.has(key);
+    if (empty && !masked && !withheld) continue;
     const cell = el("dd");
-    const node = empty ? maskedNode(null) : valueNode(key, value);
+    let node;
+    if (empty) node = heldNode(withheld ? "withheld" : "masked");
+    else if (masked || isMasked(value)) node = maskedNode(value);
+    else node = valueNode(key, value);
     if (node.tagName === "BUTTON") wireLink(node, LINKED_KINDS[key], value);
     cell.append(node);
-    if (!empty && sources[key] && !isMasked(value)) cell.append(el("span", { className: "source", text: ` (${sources[key]})` }));
+    if (!empty && sources[key] && !masked) cell.append(el("span", { className: "source", text: ` (${sources[key]})` }));
     list.append(el("dt", { text: humanise(key) }), cell);
   }
   return list;
@@ -330,7 +349,7 @@ async function openView(kind, entityId) {
   }
 }
 
-function listSection(name, items) {
+function listSection(name, items, held) {
   const section = el("section", { className: "view-section", attrs: { "data-section": name } });
   section.append(el("h3", { text: `${humanise(name)} (${items.length})` }));
   if (!items.length) {
@@ -344,7 +363,7 @@ function listSection(name, items) {
   const list = el("ul", { className: "items" });
   const addItems = (from, to) => {
     for (const item of items.slice(from, to)) {
-      list.append(el("li", { className: "item" }, [isPlain(item) ? valueNode(name, item) : objectBody(item)]));
+      list.append(el("li", { className: "item" }, [isPlain(item) ? valueNode(name, item) : objectBody(item, held)]));
     }
   };
   addItems(0, SHOWN_ITEMS);
@@ -360,28 +379,30 @@ function listSection(name, items) {
   return section;
 }
 
-// An object: its plain fields as a list, its lists and objects as sub-sections.
-function objectBody(record, withheld) {
+// An object: its plain fields as a list, its lists and objects as sub-sections. The items of its lists
+// are masked as the object is; what was withheld is said of the object only.
+function objectBody(record, held) {
   const sources = {};
   const plain = {};
   const nested = [];
   for (const [key, value] of Object.entries(record)) {
     if (key.endsWith("_source")) sources[key.slice(0, -"_source".length)] = value;
-    else if (key === "withheld" && Array.isArray(value)) continue;
-    else if (isPlain(value)) plain[key] = value;
-    else nested.push([key, value]);
+    else if ((key === "withheld" || key === "masked") && Array.isArray(value)) continue;
+    else if (isSection(key, value) || !isPlain(value)) nested.push([key, value]);
+    else plain[key] = value;
   }
-  const body = el("div", { className: "record" }, [fieldList(plain, sources, withheld || new Set())]);
+  const body = el("div", { className: "record" }, [fieldList(plain, sources, held)]);
+  const inner = { withheld: new Set(), masked: held.masked };
   for (const [key, value] of nested) {
-    body.append(Array.isArray(value) ? listSection(key, value) : objectSection(key, value));
+    body.append(Array.isArray(value) ? listSection(key, value, inner) : objectSection(key, value, inner));
   }
   return body;
 }
 
-function objectSection(name, record) {
+function objectSection(name, record, held) {
   return el("section", { className: "view-section", attrs: { "data-section": name } }, [
     el("h3", { text: humanise(name) }),
-    objectBody(record, new Set(Array.isArray(record.withheld) ? record.withheld : [])),
+    objectBody(record, held),
   ]);
 }
 
@@ -392,9 +413,9 @@ function showView(kind, result) {
   $("view-meta").textContent = `${result.entity_id} · snapshot ${result.snapshot_id || "unknown"}`;
   const sections = $("view-sections");
   sections.replaceChildren();
-  const withheld = new Set(Array.isArray(view.withheld) ? view.withheld : []);
+  const held = heldBack(view);
   // parts of the view removed for this role are named, so an officer knows the picture is partial
-  const removed = [...withheld].filter((key) => !(key in view));
+  const removed = [...held.withheld].filter((key) => !(key in view));
   if (removed.length) {
     sections.append(el("p", {
       className: "withheld-note",
@@ -406,15 +427,16 @@ function showView(kind, result) {
   const own = {};
   const rest = [];
   for (const [key, value] of Object.entries(view)) {
-    if (isPlain(value) || key.endsWith("_source")) own[key] = value;
-    else rest.push([key, value]);
+    if (isSection(key, value) || !isPlain(value)) rest.push([key, value]);
+    else own[key] = value;
   }
   sections.append(el("section", { className: "view-section", attrs: { "data-section": "record" } }, [
     el("h3", { text: "Record" }),
-    objectBody(own, withheld),
+    objectBody(own, held),
   ]));
+  const inner = { withheld: new Set(), masked: held.masked };
   for (const [key, value] of rest) {
-    sections.append(Array.isArray(value) ? listSection(key, value) : objectSection(key, value));
+    sections.append(Array.isArray(value) ? listSection(key, value, inner) : objectSection(key, value, inner));
   }
   $("view").hidden = false;
   $("view-title").setAttribute("tabindex", "-1");
@@ -457,7 +479,7 @@ function auditEntry(entry) {
     `status ${entry.status}`].filter((v) => !isEmpty(v)).join(" · ");
   const fields = { query, justification: entry.justification, entity_ids: entry.entity_ids, snapshot_id: entry.snapshot_id,
     detail: entry.detail, seq: entry.seq };
-  return el("li", { className: "item" }, [el("p", { className: "entry-heading", text: heading }), fieldList(fields, {}, new Set())]);
+  return el("li", { className: "item" }, [el("p", { className: "entry-heading", text: heading }), fieldList(fields, {}, NOTHING_HELD)]);
 }
 
 function showAudit(filter, result) {
