@@ -455,3 +455,19 @@ def test_two_worker_processes_append_to_one_unbroken_chain(service):
         assert verify(audit_path(service.data_dir)).ok
     finally:
         second.stop()
+
+
+def test_before_anything_is_published_the_service_answers_503_and_audits_the_attempt(tmp_path):
+    """In process (no snapshot to build a server on): health and searches say why, nothing fails."""
+    from fastapi.testclient import TestClient
+
+    from wmp_platform.service.app import create_app
+
+    with TestClient(create_app(tmp_path)) as http:
+        health = http.get("/health")
+        assert health.status_code == 503 and health.json()["status"] == "no snapshot"
+        response = http.get("/api/search/person", params={"q": "Smith", "justification": WHY},
+                            headers={"Authorization": f"Bearer {SERVICE_TOKENS['investigator']}"})
+        assert response.status_code == 503 and "no snapshot published yet" in response.json()["detail"]
+    entries = sqlite3.connect(audit_path(tmp_path)).execute("SELECT user, status FROM audit_log").fetchall()
+    assert entries == [("dc.investigator", 503)]
