@@ -17,6 +17,7 @@ it). Append-only three ways:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import sqlite3
@@ -57,6 +58,10 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be chang
 CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: entries cannot be deleted'); END;
 """
+
+
+_INSERT = (f"INSERT INTO audit_log ({', '.join(FIELDS)}, prev_hash, hash) "
+           f"VALUES ({', '.join('?' * (len(FIELDS) + 2))})")
 
 
 def audit_path(data_dir: Path) -> Path:
@@ -107,6 +112,9 @@ class AuditLog:
         self._con.execute("PRAGMA busy_timeout=30000")
         self._con.set_authorizer(_service_authoriser)
         self._lock = threading.Lock()
+        # appends from several processes queue on this lock, woken as soon as it is free; SQLite's own busy
+        # handler would poll with sleeps of milliseconds
+        self._appending = open(self.path.with_suffix(".lock"), "a+b")  # noqa: SIM115 - held while the log is open
 
     def record(self, *, user: str, role: str, action: str, kind: str | None, query: dict[str, Any],
                justification: str | None, entity_ids: list[str], snapshot_id: str | None, status: int,
@@ -118,19 +126,22 @@ class AuditLog:
                  "justification": _clean(justification), "entity_ids": json.dumps(list(entity_ids)),
                  "snapshot_id": snapshot_id, "status": int(status), "detail": _clean(detail)}
         with self._lock:
+            fcntl.flock(self._appending, fcntl.LOCK_EX)
             con = self._con
-            con.execute("BEGIN IMMEDIATE")  # the write lock across processes: the chain has one order
             try:
-                last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-                prev_seq, prev_hash = last if last else (0, GENESIS)
-                entry["seq"] = prev_seq + 1
-                values = [entry[f] for f in FIELDS] + [prev_hash, entry_hash(prev_hash, entry)]
-                con.execute(f"INSERT INTO audit_log ({', '.join(FIELDS)}, prev_hash, hash) "
-                            f"VALUES ({', '.join('?' * (len(FIELDS) + 2))})", values)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+                con.execute("BEGIN IMMEDIATE")  # SQLite's write lock too: the chain has one order
+                try:
+                    last = con.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+                    prev_seq, prev_hash = last if last else (0, GENESIS)
+                    entry["seq"] = prev_seq + 1
+                    values = [entry[f] for f in FIELDS] + [prev_hash, entry_hash(prev_hash, entry)]
+                    con.execute(_INSERT, values)
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+            finally:
+                fcntl.flock(self._appending, fcntl.LOCK_UN)
         return entry["seq"]
 
     def entries(self, *, user: str | None = None, action: str | None = None, since: str | None = None,
@@ -165,6 +176,7 @@ class AuditLog:
 
     def close(self) -> None:
         self._con.close()
+        self._appending.close()
 
 
 @dataclass
