@@ -457,6 +457,7 @@ def test_two_worker_processes_append_to_one_unbroken_chain(service):
         second.stop()
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_before_anything_is_published_the_service_answers_503_and_audits_the_attempt(tmp_path):
     """In process (no snapshot to build a server on): health and searches say why, nothing fails."""
     from fastapi.testclient import TestClient
