@@ -182,12 +182,11 @@ class ViewFilter:
         # an unsourced list is shown only when the role sees every feed it is built from
         self.unsourced_ok = {kind: all(self._feed_visible(f) for f in unsourced_feeds.get(kind, ()))
                              for kind in KINDS}
+        # whether the role sees every feed (and any feed no declaration names): then nothing needs filtering
+        self.sees_everything = all(bit & self.sees for bit in {*feed_bits.values(), UNKNOWN_FEED_BIT})
 
     def _feed_visible(self, feed: str | None) -> bool:
         return feed is None or bool(self.feed_bits.get(feed, UNKNOWN_FEED_BIT) & self.sees)
-
-    def sees_everything(self) -> bool:
-        return all(bit & self.sees for bit in set(self.feed_bits.values()) | {UNKNOWN_FEED_BIT})
 
     def view(self, kind: str, view: dict[str, Any]) -> dict[str, Any]:
         """The view as the role may see it: sections removed, items from hidden feeds dropped, fields
@@ -275,7 +274,8 @@ class ViewFilter:
                     if not ok and name in item:
                         item[name] = None
 
-    def summary(self, kind: str, entity_id: str, summary: dict[str, Any], visible_fields: dict[str, bool]) -> dict:
+    def summary(self, summary: dict[str, Any], visible_fields: dict[str, bool]) -> dict:
+        """A search hit's summary: fields from hidden feeds (``visible_fields`` false) withheld, masks applied."""
         shown = {}
         for key, value in summary.items():
             if not visible_fields.get(key, True):

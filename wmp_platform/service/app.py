@@ -77,7 +77,7 @@ MAX_PAGE_SIZE = 50
 MAX_DEPTH = 100  # page x page_size: the search returns at most this many hits
 MAX_URL_QUERY = 4096  # bytes of a raw query string; longer is refused before any parsing (414)
 ENTITY_PREFIX = {"person": "P", "vehicle": "V", "location": "L"}
-SEARCHES = {"person": search_person, "vehicle": search_vehicle, "location": search_location}
+PLACE_AND_VEHICLE_SEARCHES = {"vehicle": search_vehicle, "location": search_location}
 
 
 class JSONBody(Response):
@@ -263,9 +263,9 @@ class Service:
             return JSONBody({"detail": detail}, status_code=status, headers=headers)
         return JSONBody(body)
 
-    def search(self, served: ServedSnapshot, rule: ViewFilter, kind: str, text: str, dob: str | None, page: int,
+    def search(self, served: ServedSnapshot, rule: ViewFilter, kind: str, text: str, dob: date | None, page: int,
                page_size: int) -> tuple[dict[str, Any], list[str]]:
-        everything = rule.sees_everything()
+        everything = rule.sees_everything
         # a role that may not see every hit asks for the deepest page allowed, so pages stay stable after filtering
         limit = page * page_size if everything else MAX_DEPTH
         options = {"limit": limit, "views": 0}
@@ -273,7 +273,7 @@ class Service:
         if kind == "person":
             result = search_person(cursor, text, dob, **options)
         else:
-            result = SEARCHES[kind](cursor, text, **options)
+            result = PLACE_AND_VEHICLE_SEARCHES[kind](cursor, text, **options)
         hits = result.hits
         sources = served.sources
         if not everything and hits:
@@ -287,7 +287,7 @@ class Service:
             fields = {f: sources.visible(kind, ids, f, rule.sees)
                       for f in LINKED_FIELDS[kind] if f in page_hits[0].summary}
         out = [{"entity_id": h.entity_id, "score": h.score, "matched": h.matched,
-                "summary": rule.summary(kind, h.entity_id, h.summary, {f: v[i] for f, v in fields.items()})}
+                "summary": rule.summary(h.summary, {f: v[i] for f, v in fields.items()})}
                for i, h in enumerate(page_hits)]
         body = {"kind": kind, "query": result.query, "snapshot_id": result.snapshot_id, "page": page,
                 "page_size": page_size, "more": len(hits) > start + page_size, "hits": out,
