@@ -692,26 +692,35 @@ def _check_endpoints(con, edges: str, *mention_tables: str) -> None:
                          f"{' or '.join(repr(t) for t in mention_tables)}")
 
 
-def _attach_certain(con, settings: ClusterSettings, mentions: str, assignments: str, decided: str) -> None:
-    """Temp table ``_attached(mention_id, partition, entity_id, component_id)``: new mentions that join a
-    settled component by certain links only (with the new mentions they are certainly linked to), no
-    review decision naming them, and later in mention order than the component's earliest mention.
-    Re-clustering that component would only add them to its one entity, so they are added directly:
-    an officer's thousands of records are not re-clustered each day a new one arrives."""
-    con.execute("DROP TABLE IF EXISTS _fresh")
-    con.execute(f"CREATE TEMP TABLE _fresh AS SELECT DISTINCT mention_id, partition FROM {mentions} "
-                f"ANTI JOIN {assignments} USING (mention_id)")
+def _attach_certain(con, settings: ClusterSettings, assignments: str, decided: str) -> None:
+    """Temp table ``_attached(mention_id, partition, entity_id, component_id)``: fresh mentions (``_fresh``)
+    that join a settled component by certain links only (with the fresh mentions they are certainly
+    linked to), no review decision naming them, and later in mention order than the component's
+    earliest mention. Re-clustering that component would only add them to its one entity, so they
+    are added directly: an officer's thousands of records are not re-clustered each day a new one
+    arrives."""
     fresh = dict(con.execute("SELECT mention_id, partition FROM _fresh").fetchall())
+    # the hub's rows for the links' ends and their components only: a few thousand of a million
     links = con.execute(f"""
+        WITH strong AS (
+          SELECT * FROM _new_links WHERE match_probability >= {settings.match_threshold}
+          AND (mention_id_l IN (SELECT mention_id FROM _fresh) OR mention_id_r IN (SELECT mention_id FROM _fresh))
+        ),
+        known AS (
+          SELECT mention_id, component_id, settled, entity_id FROM {assignments}
+          SEMI JOIN (SELECT unnest([mention_id_l, mention_id_r]) AS mention_id FROM strong) USING (mention_id)
+        ),
+        components AS (
+          SELECT mention_id, partition FROM {assignments}
+          SEMI JOIN (SELECT component_id AS mention_id FROM known) USING (mention_id)
+        )
         SELECT e.mention_id_l, e.mention_id_r, e.match_probability >= {settings.certain},
                coalesce(al.component_id, ar.component_id), coalesce(al.settled, ar.settled),
                coalesce(al.entity_id, ar.entity_id), c.partition
-        FROM _new_links e
-        LEFT JOIN {assignments} al ON al.mention_id = e.mention_id_l
-        LEFT JOIN {assignments} ar ON ar.mention_id = e.mention_id_r
-        LEFT JOIN {assignments} c ON c.mention_id = coalesce(al.component_id, ar.component_id)
-        WHERE e.match_probability >= {settings.match_threshold}
-          AND (e.mention_id_l IN (SELECT mention_id FROM _fresh) OR e.mention_id_r IN (SELECT mention_id FROM _fresh))
+        FROM strong e
+        LEFT JOIN known al ON al.mention_id = e.mention_id_l
+        LEFT JOIN known ar ON ar.mention_id = e.mention_id_r
+        LEFT JOIN components c ON c.mention_id = coalesce(al.component_id, ar.component_id)
         """).fetchall()
     decided_on = {m for m, in con.execute(f"SELECT unnest([a, b]) FROM {decided}").fetchall()}
     groups = _union_find_groups(list(fresh), [(left, right) for left, right, *_ in links
@@ -764,14 +773,19 @@ def link_partition(
     report = ClusterReport()
     decided = _latest_decisions(con, decisions)
     a = tables.assignments
+    con.execute("DROP TABLE IF EXISTS _fresh")  # the new mentions not in the hub yet (others are re-linked)
+    con.execute(f"CREATE TEMP TABLE _fresh AS SELECT DISTINCT mention_id, partition FROM {mentions} "
+                f"ANTI JOIN {a} USING (mention_id)")
     con.execute("DROP TABLE IF EXISTS _new_links")
-    con.execute(f"""
-        CREATE TEMP TABLE _new_links AS
-        SELECT e.* FROM {edges} e
-        ANTI JOIN {tables.links} same ON same.mention_id_l = e.mention_id_l AND same.mention_id_r = e.mention_id_r
-        ANTI JOIN {tables.links} turned ON turned.mention_id_l = e.mention_id_r AND turned.mention_id_r = e.mention_id_l
-        WHERE e.match_probability >= {settings.review_threshold}""")
-    _attach_certain(con, settings, mentions, a, decided)
+    con.execute(f"CREATE TEMP TABLE _new_links AS SELECT * FROM {edges} WHERE match_probability >= {settings.review_threshold}")
+    # a stored link joins two mentions of the hub, so only an edge between re-linked mentions can be
+    # one already: the million stored links are searched only when there are such edges
+    if con.execute("SELECT count(*) FROM _new_links WHERE mention_id_l NOT IN (SELECT mention_id FROM _fresh) "
+                   "AND mention_id_r NOT IN (SELECT mention_id FROM _fresh)").fetchall()[0][0]:
+        for left, right in (("mention_id_l", "mention_id_r"), ("mention_id_r", "mention_id_l")):  # either way round
+            con.execute(f"DELETE FROM _new_links e USING {tables.links} k "
+                        f"WHERE k.mention_id_l = e.{left} AND k.mention_id_r = e.{right}")
+    _attach_certain(con, settings, a, decided)
     # touched: existing mentions on a new link, on a decision with a new mention, on a 'same' decision
     # the entities break or on a 'different' pair inside one component (it may be newer than the
     # component); their whole components are re-clustered
@@ -809,14 +823,15 @@ def link_partition(
         UNION ALL
         SELECT DISTINCT mention_id, partition FROM {mentions}
         ANTI JOIN _previous_affected USING (mention_id) ANTI JOIN _attached USING (mention_id)""")
-    # every stored link with an end among them: the internal ones are clustered, all are re-queued
+    # every stored link with an end among them: the internal ones are clustered, all are re-queued.
+    # Their evidence is fetched (by row) only for the few that end in the review queue.
     con.execute("DROP TABLE IF EXISTS _touching")
     con.execute(f"""
         CREATE TEMP TABLE _touching AS
-        SELECT * FROM {tables.links}
+        SELECT mention_id_l, mention_id_r, match_probability, rowid AS link_row FROM {tables.links}
         WHERE mention_id_l IN (SELECT mention_id FROM _affected) OR mention_id_r IN (SELECT mention_id FROM _affected)
-        UNION ALL BY NAME
-        SELECT * FROM _new_links""")
+        UNION ALL
+        SELECT mention_id_l, mention_id_r, match_probability, NULL FROM _new_links""")
     con.execute("DROP TABLE IF EXISTS _links")
     con.execute("""
         CREATE TEMP TABLE _links AS
@@ -832,10 +847,18 @@ def link_partition(
         FROM {assigned} s JOIN _membership m USING (mention_id)
         UNION ALL BY NAME
         SELECT mention_id, partition, entity_id, component_id, true AS settled FROM _attached""")
-    con.execute(f"INSERT INTO {tables.links} BY NAME SELECT * FROM _new_links")
     con.execute(f"DELETE FROM {tables.review} WHERE mention_id_l IN (SELECT mention_id FROM _affected) "
                 f"OR mention_id_r IN (SELECT mention_id FROM _affected)")
-    con.execute(f"INSERT INTO {tables.review} BY NAME {_review_rows_sql(settings, '_touching', a)}")
+    con.execute("DROP TABLE IF EXISTS _queued")
+    con.execute(f"CREATE TEMP TABLE _queued AS {_review_rows_sql(settings, '_touching', a)}")
+    con.execute(f"""
+        INSERT INTO {tables.review} BY NAME
+        SELECT k.*, q.entity_id_l, q.entity_id_r, q.reason
+        FROM {tables.links} k JOIN _queued q ON k.rowid = q.link_row
+        UNION ALL BY NAME
+        SELECT n.*, q.entity_id_l, q.entity_id_r, q.reason
+        FROM _new_links n JOIN _queued q USING (mention_id_l, mention_id_r) WHERE q.link_row IS NULL""")
+    con.execute(f"INSERT INTO {tables.links} BY NAME SELECT * FROM _new_links")
     report.mentions, report.entities = con.execute(
         "SELECT count(*), count(DISTINCT entity_id) FROM _assigned").fetchall()[0]
     report.review_pairs = con.execute(f"SELECT count(*) FROM {tables.review}").fetchall()[0][0]

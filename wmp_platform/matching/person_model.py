@@ -467,8 +467,9 @@ def _register_term_frequencies(con: duckdb.DuckDBPyConnection, db_api, linker, f
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE {table} AS
             WITH people AS (
-              SELECT {column}, count(DISTINCT {person}) + (count(*) FILTER (WHERE {person} IS NULL) > 0)::INT AS n
-              FROM {features} WHERE {column} IS NOT NULL GROUP BY ALL
+                -- distinct pairs, then counted: all mentions lacking the person key make one (faster than count(DISTINCT))
+              SELECT {column}, count(*) AS n FROM (SELECT DISTINCT {column}, {person} FROM {features} WHERE {column} IS NOT NULL)
+              GROUP BY ALL
             )
             SELECT {column}, n / sum(n) OVER () AS tf_{column} FROM people
             QUALIFY sum(n) OVER () >= {TF_MIN_PEOPLE}""")
@@ -697,13 +698,11 @@ def _scored_pairs(mentions: Mentions, model: dict[str, Any] | Path | str, new_me
         else:
             # only existing mentions that share a blocking key with a new one can pair with it:
             # scoring the rest of a large hub would only be thrown away
-            candidates = " UNION ".join(
-                f"SELECT l.mention_id FROM features_existing l SEMI JOIN features_new r ON {rule['blocking_rule']}"
-                for rule in model["blocking_rules_to_generate_predictions"])
             con.execute(f"""
                 CREATE TEMP TABLE features_old AS
                 SELECT * FROM features_existing
-                WHERE comparable AND mention_id IN ({candidates}) AND mention_id NOT IN (SELECT mention_id FROM features_new)""")
+                WHERE comparable AND ({_shares_a_block_sql(con, model, 'features_new')})
+                  AND mention_id NOT IN (SELECT mention_id FROM features_new)""")
             con.execute("CREATE TEMP TABLE comparable_new AS SELECT * FROM features_new WHERE comparable")
             new, old = db_api.register("comparable_new"), db_api.register("features_old")
             scored = [
@@ -718,6 +717,42 @@ def _scored_pairs(mentions: Mentions, model: dict[str, Any] | Path | str, new_me
             SELECT * FROM ({query}) WHERE match_probability >= {threshold!r}
             QUALIFY row_number() OVER (PARTITION BY mention_id_l, mention_id_r ORDER BY match_weight DESC) = 1
             ORDER BY mention_id_l, mention_id_r"""
+
+
+def _rule_sides(rule: str) -> tuple[list[str], list[str]]:
+    """What each side of an equi-join blocking rule compares: 'l."dob" = r."dob" AND left(l."surname", 2)
+    = left(r."surname", 2)' -> (['"dob"', 'left("surname", 2)'], the same for r)."""
+    left, right = [], []
+    for term in rule.split(" AND "):
+        first, _, second = term.partition(" = ")
+        if 'r."' in first:
+            first, second = second, first
+        if 'r."' in first or 'l."' in second or not second:
+            raise ValueError(f"blocking rule {rule!r}: {term!r} is not an equality of one side with the other")
+        left.append(first.replace('l."', '"'))
+        right.append(second.replace('r."', '"'))
+    return left, right
+
+
+def _shares_a_block_sql(con: duckdb.DuckDBPyConnection, model: dict[str, Any], new: str) -> str:
+    """A condition on a row of the existing mentions: it meets a mention of ``new`` under one of the
+    model's blocking rules. Each rule's key is hashed on both sides (a rule such as forename against
+    surname has two), the new side's keys held in a temp table ``new_block_keys``, so the hub is read
+    once whatever the number of rules; a hash collision only lets an extra row through to Splink,
+    which blocks on the values themselves."""
+    def key(expressions: list[str]) -> str:
+        known = " AND ".join(f"({e}) IS NOT NULL" for e in expressions)
+        return f"CASE WHEN {known} THEN hash({', '.join(expressions)}) END"
+
+    keyed, tests = [], []
+    for rule in model["blocking_rules_to_generate_predictions"]:
+        left, right = _rule_sides(rule["blocking_rule"])
+        for mine, theirs in {(tuple(left), tuple(right)), (tuple(right), tuple(left))}:
+            keyed.append(f"SELECT {len(tests)} AS rule, {key(list(theirs))} AS k FROM {new}")
+            tests.append(f"{key(list(mine))} IN (SELECT k FROM new_block_keys WHERE rule = {len(tests)})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE new_block_keys AS SELECT DISTINCT rule, k FROM "
+                f"({' UNION ALL '.join(keyed)}) WHERE k IS NOT NULL")
+    return " OR ".join(tests)
 
 
 def candidate_pairs(mentions: Mentions, *, memory_limit: str = MEMORY_LIMIT) -> int:
