@@ -108,6 +108,13 @@ def test_each_role_sees_the_feeds_sections_and_fields_it_may_and_no_more(client,
                     assert len(shown[key]) == len(expected), (role, entity, key)
                     assert all(set(item["feeds"]) <= sees and item["feeds"] for item in shown[key])
             assert set(shown["feeds"]) == set(full["feeds"]) & sees
+            # totals count only what the role sees
+            if "events_total" in shown:
+                assert shown["events_total"] == sum(c["events"] for c in full["event_counts"] if c["feed"] in sees)
+            if "sightings_total" in shown and full["sightings_total"] <= 100:
+                assert shown["sightings_total"] == sum(1 for i in full["sightings"] if i["feed"] in sees)
+            if "active_warnings" in shown:
+                assert shown["active_warnings"] == sum(1 for w in full["warnings"] if w["active"] and w["feed"] in sees)
             # a golden field taken from a hidden feed is withheld
             for key, value in full.items():
                 if key.endswith("_source") and value in hidden:

@@ -223,9 +223,26 @@ class ViewFilter:
             if isinstance(view.get("feeds"), list):
                 shown["feeds"] = [f for f in view["feeds"] if self._feed_visible(f)]
         self._mask_linked(kind, shown)
+        if not self.sees_everything:
+            self._recount(view, shown, withheld)
         shown["withheld"] = withheld
         shown["masked"] = sorted(self.role.masks)
         return shown
+
+    @staticmethod
+    def _recount(view: dict[str, Any], shown: dict[str, Any], withheld: list[str]) -> None:
+        """Counts of a view's lists, over the items the role sees: a total that counted hidden records
+        would tell of them."""
+        if "active_warnings" in shown and "warnings" in shown:
+            shown["active_warnings"] = sum(1 for w in shown["warnings"] if w.get("active"))
+        if "events_total" in shown and "event_counts" in shown:
+            shown["events_total"] = sum(c["events"] for c in shown["event_counts"])
+        if "sightings_total" in shown and "sightings" in shown:
+            if view["sightings_total"] == len(view.get("sightings") or []):
+                shown["sightings_total"] = len(shown["sightings"])
+            else:  # the view keeps the latest 100 sightings: the visible total is not known
+                shown["sightings_total"] = None
+                withheld.append("sightings_total")
 
     def _items(self, items: list) -> list:
         kept = []
