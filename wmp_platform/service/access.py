@@ -197,7 +197,7 @@ class ViewFilter:
         withheld: list[str] = []
         for key, value in view.items():
             section = sections.get(key)
-            if section is None and isinstance(value, list) and value and isinstance(value[0], dict):
+            if section is None and isinstance(value, list) and key != "feeds":
                 withheld.append(key)  # a list without a section: hidden from every role
                 continue
             if (section or "identity") not in self.role.sections:
