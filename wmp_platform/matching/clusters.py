@@ -368,10 +368,16 @@ def _cluster_graph(
     sizes = np.bincount(component, minlength=count)
     edge_component = component[left]
     edge_counts = np.bincount(edge_component, minlength=count)
-    weak = np.bincount(edge_component, weights=(probability < settings.bridge_threshold) & ~forced, minlength=count)
+    # A weak link can be a bridge only where the links at or above the bridge threshold (and forced
+    # ones) do not hold the component together on their own: only there is the bridge search run.
+    firm = forced | (probability >= settings.bridge_threshold)
+    _, firm_part = connected_components(
+        coo_matrix((np.ones(int(firm.sum()), dtype=np.int8), (left[firm], right[firm])), shape=(count, count)),
+        directed=False)
+    bridgeable = np.bincount(component, weights=firm_part != firm_part[component], minlength=count) > 0
     possible = sizes * (sizes - 1) / 2
     loose = (sizes > settings.small_cluster) & (edge_counts < settings.min_density * np.maximum(possible, 1))
-    needs = (sizes > settings.max_cluster_size) | loose | ((sizes >= 4) & (weak > 0))
+    needs = (sizes > settings.max_cluster_size) | loose | ((sizes >= 4) & bridgeable)
     cannot: dict[int, set[int]] = defaultdict(set)
     for a, b in cannot_pairs:
         if component[a] == component[b]:
