@@ -855,8 +855,16 @@ def link_partition(
         SELECT mention_id, partition, entity_id, component_id, true AS settled FROM _attached""")
     con.execute(f"DELETE FROM {tables.review} WHERE mention_id_l IN (SELECT mention_id FROM _affected) "
                 f"OR mention_id_r IN (SELECT mention_id FROM _affected)")
+    # the queue again for the links touched: a strong link's ends lie in one component, so in the
+    # re-clustered mentions, whose new entities are at hand; only review-band links reach outside
     con.execute("DROP TABLE IF EXISTS _queued")
-    con.execute(f"CREATE TEMP TABLE _queued AS {_review_rows_sql(settings, '_touching', a)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _touching_band AS SELECT * FROM _touching WHERE match_probability < {settings.match_threshold}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _touching_strong AS SELECT * FROM _touching WHERE match_probability >= {settings.match_threshold}")
+    con.execute(f"""
+        CREATE TEMP TABLE _queued AS
+        SELECT * FROM ({_review_rows_sql(settings, '_touching_band', a)})
+        UNION ALL
+        SELECT * FROM ({_review_rows_sql(settings, '_touching_strong', '_assigned')})""")
     con.execute(f"""
         INSERT INTO {tables.review} BY NAME
         SELECT k.*, q.entity_id_l, q.entity_id_r, q.reason
