@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import duckdb
+import numpy as np
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
@@ -276,21 +277,26 @@ class Service:
             result = PLACE_AND_VEHICLE_SEARCHES[kind](cursor, text, **options)
         hits = result.hits
         sources = served.sources
-        if not everything and hits:
-            shown = sources.entities_visible(kind, [h.entity_id for h in hits], rule.sees)
-            hits = [h for h, ok in zip(hits, shown) if ok]
         start = (page - 1) * page_size
-        page_hits = hits[start:start + page_size]
-        fields = {}
-        if not everything and page_hits:
-            ids = [h.entity_id for h in page_hits]
-            fields = {f: sources.visible(kind, ids, f, rule.sees)
-                      for f in LINKED_FIELDS[kind] if f in page_hits[0].summary}
+        fields, found = {}, len(hits)
+        if everything:
+            page_hits = hits[start:start + page_size]
+        elif hits:
+            at = sources.positions(kind, [h.entity_id for h in hits])
+            shown = np.flatnonzero(sources.entities_visible(kind, [], rule.sees, at))
+            page_rows = shown[start:start + page_size]
+            page_hits, at = [hits[i] for i in page_rows], at[page_rows]
+            if page_hits:
+                fields = {f: sources.visible(kind, [], f, rule.sees, at)
+                          for f in LINKED_FIELDS[kind] if f in page_hits[0].summary}
+            found = len(shown)
+        else:
+            page_hits = []
         out = [{"entity_id": h.entity_id, "score": h.score, "matched": h.matched,
                 "summary": rule.summary(h.summary, {f: v[i] for f, v in fields.items()})}
                for i, h in enumerate(page_hits)]
         body = {"kind": kind, "query": result.query, "snapshot_id": result.snapshot_id, "page": page,
-                "page_size": page_size, "more": len(hits) > start + page_size, "hits": out,
+                "page_size": page_size, "more": found > start + page_size, "hits": out,
                 "elapsed_ms": result.elapsed_ms}
         return body, [h["entity_id"] for h in out]
 

@@ -66,25 +66,29 @@ class SnapshotSources:
             self.fields[kind] = {c: np.asarray(table[c].to_numpy(zero_copy_only=False), dtype=np.uint8)
                                  for c in columns}
 
-    def _positions(self, kind: str, ids: list[str | None]) -> np.ndarray:
+    def positions(self, kind: str, ids: list[str | None]) -> np.ndarray:
         """Row of each id, -1 when unknown."""
         known = self.ids[kind]
-        wanted = np.array([(i or "").encode("ascii", "replace") for i in ids], dtype=known.dtype if len(known) else "S")
-        at = np.searchsorted(known, wanted)
-        at = np.minimum(at, max(len(known) - 1, 0))
-        found = (known[at] == wanted) if len(known) else np.zeros(len(ids), bool)
+        if not len(known):
+            return np.full(len(ids), -1)
+        encoded = [(i or "").encode("ascii", "replace") for i in ids]
+        wanted = np.array(encoded, dtype=known.dtype)  # an id longer than the known ones would be cut: see below
+        at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
+        found = (known[at] == wanted) & (np.array([len(e) for e in encoded]) <= known.dtype.itemsize)
         return np.where(found, at, -1)
 
-    def entities_visible(self, kind: str, ids: list[str], sees: int) -> list[bool]:
-        """Whether each entity appears in a feed of a sensitivity the role sees."""
-        at = self._positions(kind, ids)
+    def entities_visible(self, kind: str, ids: list[str], sees: int, at: np.ndarray | None = None) -> list[bool]:
+        """Whether each entity appears in a feed of a sensitivity the role sees (``at``: their
+        ``positions``, when known)."""
+        at = self.positions(kind, ids) if at is None else at
         bits = np.where(at >= 0, self.feeds[kind][at], UNKNOWN_FEED_BIT)
         return ((bits & sees) != 0).tolist()
 
-    def visible(self, kind: str, ids: list[str | None], field: str, sees: int) -> list[bool]:
+    def visible(self, kind: str, ids: list[str | None], field: str, sees: int, at: np.ndarray | None = None
+                ) -> list[bool]:
         """Whether each linked entity's ``field`` (a key of LINKED_FIELDS[kind]) came from a feed the role
         sees (true when the field has no source: then it has no value either)."""
-        at = self._positions(kind, ids)
+        at = self.positions(kind, ids) if at is None else at
         bits = np.where(at >= 0, self.fields[kind][LINKED_FIELDS[kind][field]][at], 0)
         return ((bits == 0) | ((bits & sees) != 0)).tolist()
 
