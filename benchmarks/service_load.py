@@ -329,6 +329,7 @@ class Officer(FastHttpUser):
 
     wait_time = between(3, 8)  # main() sets --wait
     asked: ClassVar[dict[str, list[dict]]] = {}
+    answered_from: ClassVar[list[tuple[float, str]]] = []  # (when, snapshot id) of every search answered
     seeds = iter(range(1_000_000))
 
     def on_start(self) -> None:
@@ -345,7 +346,9 @@ class Officer(FastHttpUser):
             if answer.status_code != 200:
                 answer.failure(f"status {answer.status_code}: {(answer.text or '')[:200]}")
                 return
-            hits = answer.json()["hits"]
+            body = answer.json()
+            hits = body["hits"]
+            Officer.answered_from.append((time.time(), body["snapshot_id"]))
         if hits and self.rng.random() < VIEW_SHARE:
             self.wait()
             entity = urllib.parse.quote(hits[0]["entity_id"])
@@ -451,16 +454,33 @@ def report(run: LoadRun, args, floor: list[Sample], one_at_a_time: list[Sample])
     """Print the figures; True when the run meets the target."""
     measured = run.ended - run.started
     width = args.swap_window
+    answered = [(at, snapshot) for at, snapshot in Officer.answered_from if run.started <= at <= run.ended]
+    served = {}
+    for at, snapshot in answered:
+        first, last, count = served.get(snapshot, (at, at, 0))
+        served[snapshot] = (min(first, at), max(last, at), count + 1)
+    # the move: from CURRENT's change to the last search answered from an older snapshot (each worker moves
+    # once it has loaded the new one)
+    old_answers = [last for snapshot, (_, last, _) in served.items() if snapshot != max(served, default=None)]
+    moved = max([run.swapped, *old_answers]) if not args.no_publish else run.swapped
+    around = (f"around the swap (from {width:.0f} s before CURRENT changed to {width:.0f} s after the last "
+              "answer from the old snapshot)")
     windows = [
         ("before the publish", run.started, run.publish_started),
         ("while the new snapshot builds", run.publish_started, run.swapped - width),
-        (f"around the swap (+-{width:.0f} s)", run.swapped - width, run.swapped + width),
-        ("after the swap", run.swapped + width, run.ended),
+        (around, run.swapped - width, moved + width),
+        ("after the swap", moved + width, run.ended),
     ]
     print(f"\n{args.users} officers, wait {args.wait[0]:g}-{args.wait[1]:g} s between requests, "
           f"{args.workers} server workers; measured {measured:.0f} s after the ramp-up "
           f"({run.ramp_samples} requests during the ramp-up not counted)")
     table("whole measured run", run.samples, measured)
+    for snapshot, (first, last, count) in sorted(served.items()):
+        print(f"  searches answered from snapshot {snapshot}: {count}, from +{first - run.started:.1f} s "
+              f"to +{last - run.started:.1f} s")
+    if not args.no_publish:
+        print(f"  CURRENT changed at +{run.swapped - run.started:.1f} s; the service had moved "
+              f"{moved - run.swapped:.1f} s later")
     for title, start, end in windows if not args.no_publish else []:
         if end > start:
             table(f"{title}: {end - start:.0f} s", [s for s in run.samples if start <= s.at < end], end - start)
