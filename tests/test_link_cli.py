@@ -151,4 +151,4 @@ def test_match_links_rows_to_the_entities_of_a_hub_the_platform_built(built_hub,
 def test_match_without_a_hub_says_what_is_missing(tmp_path, capsys):
     assert main(["link", "match", str(LISTS / "people.csv"), "--out", str(tmp_path / "o.csv"),
                  "--data-dir", str(tmp_path)]) == 2
-    assert "hub/person_features.parquet: the hub's person features are not there" in capsys.readouterr().err
+    assert "hub/person_features: the hub's person features are not there" in capsys.readouterr().err

@@ -32,13 +32,16 @@ from wmp_platform.matching.mentions import (
 )
 from wmp_platform.matching.person_model import (
     COMPARISONS,
+    FEATURE_COLUMNS,
     load_person_model,
     model_version,
     person_features,
+    person_features_files,
     person_model_charts,
     predict_person_pairs,
     save_person_model,
     train_person_model,
+    update_person_features,
 )
 from wmp_platform.storage import DataLayout
 from wmp_platform.synthetic import generate_estate
@@ -222,6 +225,36 @@ def test_incremental_prediction_scores_only_pairs_with_a_new_mention(estate, mod
     got = con.execute("SELECT mention_id_l, mention_id_r, round(match_probability, 9) FROM incremental_edges ORDER BY ALL").fetchall()
     assert got == expected and len(got) > 0
     assert con.execute("SELECT count(*) FROM full_edges").fetchall()[0][0] > len(got)
+
+
+def test_kept_features_grow_by_a_file_for_new_records_and_are_rewritten_for_restaged_ones(estate, tmp_path):
+    _, _, mentions, _ = estate
+    con = duckdb.connect()
+    last = con.execute("SELECT max(partition) FROM mentions").fetchall()[0][0]
+    before = con.sql(f"SELECT * FROM mentions WHERE partition < '{last}'").to_arrow_table()
+    new = con.sql(f"SELECT * FROM mentions WHERE partition = '{last}'").to_arrow_table()
+    folder = tmp_path / "features"
+    columns = sorted(FEATURE_COLUMNS)
+
+    def kept() -> list[tuple]:
+        return duckdb.sql(f"SELECT {', '.join(columns)} FROM read_parquet('{person_features_files(folder)}') "
+                          "ORDER BY mention_id").fetchall()
+
+    update_person_features(folder, before)
+    # a new partition: its features only, in a file of their own
+    assert update_person_features(folder, mentions, changed=new.select(["mention_id"])) == new.num_rows
+    assert len(list(folder.glob("*.parquet"))) == 2
+    assert update_person_features(folder, mentions, changed=new.slice(0, 0).select(["mention_id"])) == 0
+    assert len(list(folder.glob("*.parquet"))) == 2  # nothing new, nothing written
+    assert kept() == [tuple(row.values()) for row in person_features(mentions).select(columns).to_pylist()]
+    # the partition restaged with its surnames corrected: one file again, holding the corrected rows
+    corrected = new.set_column(new.schema.get_field_index("surname"), "surname",
+                               pa.array(["Zedcorrected"] * new.num_rows, pa.string()))
+    assert update_person_features(folder, pa.concat_tables([before, corrected]),
+                                  changed=corrected.select(["mention_id"])) == mentions.num_rows
+    assert len(list(folder.glob("*.parquet"))) == 1
+    assert kept() == [tuple(row.values()) for row in
+                      person_features(pa.concat_tables([before, corrected])).select(columns).to_pylist()]
 
 
 def test_a_saved_model_predicts_exactly_as_the_trained_one(estate, model, tmp_path):

@@ -50,6 +50,7 @@ from wmp_platform.matching.person_model import (
     EDGE_SCHEMA,
     load_person_model,
     model_version,
+    person_features_files,
     predict_person_pairs,
     save_person_model,
     train_person_model,
@@ -106,14 +107,16 @@ def train_and_save_person_model(layout: DataLayout, feeds: Mapping[str, FeedDecl
 
 # --- what the hub keeps outside the warehouse ------------------------------------------------
 # Scoring new person records against the hub (a new partition, or an analyst's list with `wmp
-# link match`) reads the hub's matching features from a Parquet file rather than computing them
-# for every mention again; the list also needs each mention's entity. Both files are written
-# atomically (as staged partitions are) at the end of each build, so a reader never waits for
-# the warehouse's lock and never sees half a file.
+# link match`) reads the hub's matching features from Parquet files rather than computing them
+# for every mention again; the list also needs each mention's entity. Every file is written
+# atomically (as staged partitions are), so a reader never waits for the warehouse's lock and
+# never sees half a file. An incremental build adds the features of its new records as one more
+# file; a rebuild (and a restaged record) rewrites them as one.
 
 def person_features_path(layout: DataLayout) -> Path:
-    """The matching features of every person mention in the hub (``person_model.person_features``)."""
-    return layout.root / "hub" / "person_features.parquet"
+    """The folder of the matching features of every person mention in the hub
+    (``person_model.person_features``; its files kept by ``update_person_features``)."""
+    return layout.root / "hub" / "person_features"
 
 
 def person_entities_path(layout: DataLayout) -> Path:
@@ -169,7 +172,7 @@ def build_persons(
     if mode == "full":
         update_person_features(features, mentions)
         edges = features.with_name("person_edges.parquet")
-        scored = write_person_pairs(edges, features, model, threshold=threshold)
+        scored = write_person_pairs(edges, person_features_files(features), model, threshold=threshold)
         try:
             con.execute(f"CREATE OR REPLACE TEMP VIEW person_edges_scored AS SELECT * FROM read_parquet({sql_literal(str(edges))})")
             report = _cluster(con, cluster_full, tables, "person_mentions", "person_edges_scored", run)
@@ -182,7 +185,8 @@ def build_persons(
             params={"feeds": [f for f, _ in new], "partitions": [p for _, p in new]},
         ).to_arrow_table()
         update_person_features(features, mentions, changed=new_mentions.select(["mention_id"]))
-        edges = (predict_person_pairs(features, model, new_mentions=new_mentions, threshold=threshold)
+        edges = (predict_person_pairs(person_features_files(features), model, new_mentions=new_mentions,
+                                      threshold=threshold)
                  if new_mentions.num_rows else EDGE_SCHEMA.empty_table())
         scored = edges.num_rows
         con.register("new_person_mentions", new_mentions)
@@ -193,7 +197,7 @@ def build_persons(
             con.unregister("new_person_mentions")
             con.unregister("person_edges_scored")
     _write_parquet_atomically(lambda path: con.execute(
-        f"COPY (SELECT mention_id, entity_id FROM {tables.assignments} ORDER BY mention_id) TO {sql_literal(str(path))} "
+        f"COPY (SELECT mention_id, entity_id FROM {tables.assignments}) TO {sql_literal(str(path))} "
         "(FORMAT parquet, COMPRESSION zstd)"), person_entities_path(layout))
     _describe(con, "person", tables, "person_mentions")
     cross_reference(con, tables, mentions="person_mentions", decisions=DECISIONS, out="person_xref")

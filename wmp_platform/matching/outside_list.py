@@ -52,7 +52,11 @@ from wmp_platform.identifiers import (
 from wmp_platform.ingest import connect
 from wmp_platform.matching.clusters import PERSON_SETTINGS, HubTables, Run, cluster_full
 from wmp_platform.matching.mentions import completed_names_sql
-from wmp_platform.matching.person_model import load_person_model, predict_person_pairs
+from wmp_platform.matching.person_model import (
+    load_person_model,
+    person_features_files,
+    predict_person_pairs,
+)
 from wmp_platform.sql import quote, sql_literal
 from wmp_platform.storage import DataLayout
 
@@ -292,11 +296,11 @@ def match_list(path: Path, out: Path, *, data_dir: Path, mapping: Mapping[str, s
     layout = DataLayout(Path(data_dir))
     hub_features, hub_entities = person_features_path(layout), person_entities_path(layout)
     for needed, what in ((hub_features, "person features"), (hub_entities, "person entities")):
-        if not needed.exists():
+        if not (any(needed.glob("*.parquet")) if needed.is_dir() else needed.is_file()):
             raise OutsideListError(f"{needed}: the hub's {what} are not there; build entities/person first "
                                    f"or point --data-dir at the data folder that has them")
     header, rows, columns, mentions = read_list(Path(path), mapping)
-    edges = predict_person_pairs(hub_features, _model(model, data_dir), new_mentions=mentions,
+    edges = predict_person_pairs(person_features_files(hub_features), _model(model, data_dir), new_mentions=mentions,
                                  threshold=min(threshold, PERSON_SETTINGS.review_threshold))
     ids = mentions.column("mention_id").to_pylist()
     with connect() as con:

@@ -42,6 +42,7 @@ import logging
 import math
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
@@ -408,28 +409,51 @@ def write_person_features(mentions: Mentions, path: Path | str, *, memory_limit:
         return _copy_atomically(con, "SELECT * FROM features ORDER BY mention_id", Path(path))
 
 
-def update_person_features(path: Path | str, mentions: Mentions, changed: Mentions | None = None, *,
+def update_person_features(folder: Path | str, mentions: Mentions, changed: Mentions | None = None, *,
                            memory_limit: str = MEMORY_LIMIT) -> int:
-    """Make the Parquet file at ``path`` hold the features of ``mentions``, reusing the rows it
-    already has: a mention keeps its row unless it is among ``changed`` (mentions of restaged
-    partitions, given by ``mention_id``); the features of the others are computed. Without a file
-    yet, or with ``changed`` None, every row is computed. Written atomically; returns the row count.
-    Linking a partition into a large hub so computes the features of the partition only."""
-    path = Path(path)
+    """Keep the features of ``mentions`` in the Parquet files of ``folder``, read together as
+    ``person_features_files(folder)``; returns the rows written.
+
+    With ``changed`` (the ``mention_id`` of every mention of new or restaged partitions), only the
+    features of those and of mentions that have none yet are computed. When none of them is in the
+    folder (new records: the usual case) they are added as one more file, so linking a partition
+    into a large hub does not rewrite the hub's features. Otherwise (a restaged record) the folder is
+    rewritten as one file, keeping the other rows. Without ``changed`` every row is computed into one
+    file (a rebuild: this also drops the rows of mentions gone). Each file is written atomically;
+    files replaced are removed only after their replacement is in place."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
     with _splink_connection(memory_limit) as con:
-        if changed is None or not path.exists():
-            _load_features(con, "fresh_features", mentions)
-            return _copy_atomically(con, "SELECT * FROM fresh_features ORDER BY mention_id", path)
         _register_source(con, "all_mentions", mentions)
+        if changed is None or not files:
+            _load_features(con, "fresh_features", mentions)
+            return _replace_feature_files(con, "SELECT * FROM fresh_features", folder, files)
+        kept = f"read_parquet({sql_literal(person_features_files(folder))})"
         _register_source(con, "changed_mentions", changed)
-        con.execute(f"""
-            CREATE TEMP TABLE kept_features AS
-            SELECT {', '.join(sorted(FEATURE_COLUMNS))} FROM read_parquet({sql_literal(str(path))})
-            SEMI JOIN all_mentions USING (mention_id) ANTI JOIN changed_mentions USING (mention_id)""")
+        con.execute(f"CREATE TEMP TABLE kept_ids AS SELECT mention_id FROM {kept}")
         _load_features(con, "fresh_features", con.sql(
-            "SELECT * FROM all_mentions ANTI JOIN kept_features USING (mention_id)"))
-        return _copy_atomically(con, """
-            SELECT * FROM kept_features UNION ALL BY NAME SELECT * FROM fresh_features ORDER BY mention_id""", path)
+            "SELECT * FROM all_mentions WHERE mention_id IN (SELECT mention_id FROM changed_mentions) "
+            "OR mention_id NOT IN (SELECT mention_id FROM kept_ids)"))
+        if not con.execute("SELECT 1 FROM fresh_features SEMI JOIN kept_ids USING (mention_id) LIMIT 1").fetchall():
+            if not con.execute("SELECT 1 FROM fresh_features LIMIT 1").fetchall():
+                return 0  # nothing new: no empty file
+            return _copy_atomically(con, "SELECT * FROM fresh_features", folder / f"{time.time_ns()}.parquet")
+        return _replace_feature_files(con, f"""
+            SELECT {', '.join(sorted(FEATURE_COLUMNS))} FROM {kept}
+            SEMI JOIN all_mentions USING (mention_id) ANTI JOIN fresh_features USING (mention_id)
+            UNION ALL BY NAME SELECT * FROM fresh_features""", folder, files)
+
+
+def person_features_files(folder: Path | str) -> str:
+    """The glob of a features folder's files (see ``update_person_features``), as read_parquet takes it."""
+    return str(Path(folder) / "*.parquet")
+
+
+def _replace_feature_files(con: duckdb.DuckDBPyConnection, query: str, folder: Path, files: list[Path]) -> int:
+    written = _copy_atomically(con, query, folder / f"{time.time_ns()}.parquet")
+    for old in files:
+        old.unlink(missing_ok=True)
+    return written
 
 
 def _copy_atomically(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> int:
