@@ -8,6 +8,7 @@ import dagster as dg
 
 from resources import WAREHOUSE_POOL, LakeResource
 from assets.marts import mart_assets
+from sensors import mart_refresh_condition
 from wmp_platform.snapshot import DEFAULT_KEEP, SnapshotError, publish_snapshot
 
 SNAPSHOT = dg.AssetKey(["published", "snapshot"])
@@ -25,13 +26,14 @@ def publish_assets(mart_keys: Sequence[dg.AssetKey] | None = None, keep: int = D
     deps = [*ENTITY_KEYS, *(_mart_keys() if mart_keys is None else mart_keys)]
 
     @dg.asset(key=SNAPSHOT, deps=deps, group_name="published", owners=["team:platform"], kinds={"duckdb"},
-              pool=WAREHOUSE_POOL, tags={"sensitivity": "restricted"})
+              pool=WAREHOUSE_POOL, tags={"sensitivity": "restricted"},
+              automation_condition=mart_refresh_condition())
     def published_snapshot(lake: LakeResource) -> dg.MaterializeResult:
         """The read-only snapshot readers use (search, the API, analysts): the hub (schema entities),
         the marts, the person, vehicle and location 360 views and the search index, built from the
-        warehouse into published/<snapshot_id>.duckdb, audited, then swapped in atomically. A
-        failing audit fails the run and the previous snapshot keeps serving. Restricted: holds
-        personal data."""
+        warehouse into published/<snapshot_id>.duckdb, audited, then swapped in atomically; refreshed
+        after each merge and the marts it refreshes. A failing audit fails the run and the previous
+        snapshot keeps serving. Restricted: holds personal data."""
         try:
             published = publish_snapshot(lake.layout, keep=keep)
         except SnapshotError as error:

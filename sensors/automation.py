@@ -13,13 +13,15 @@ def mart_refresh_condition() -> dg.AutomationCondition:
     )
 
 
-def mart_automation_sensor(selection: dg.AssetSelection, name: str = "marts_automation") -> dg.AutomationConditionSensorDefinition:
-    """Evaluates the selection's automation conditions (the marts') every 30 seconds, on from the
-    start: Dagster's default automation sensor is created stopped."""
+def mart_automation_sensor(
+    selection: dg.AssetSelection, name: str = "marts_automation", every_seconds: int = 30,
+) -> dg.AutomationConditionSensorDefinition:
+    """Evaluates the selection's automation conditions (the marts') every `every_seconds`, on from
+    the start: Dagster's default automation sensor is created stopped."""
     return dg.AutomationConditionSensorDefinition(
         name,
         target=selection,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=every_seconds,
         description="Refreshes the marts after a merge whose blocking checks passed.",
     )

@@ -15,11 +15,15 @@ import dagster as dg
 from resources import LakeResource
 from wmp_platform.landing_watch import load_requests, pending_deliveries, recent_partitions
 
-from sensors.landing import FeedTarget, load_run_request
+from sensors.landing import TRIGGER_TAG, FeedTarget, load_run_request
 from sensors.settings import TIMEZONE, RefreshSettings
 
 REFRESH_TAG = "wmp/refresh"  # incremental (the cycle) | full (the nightly rebuild), for the merge assets
 CHANGED_TAG = "wmp/changed_upstream"
+# Every merge asset writes the warehouse (pool `warehouse`, one writer at a time), so a cycle's steps
+# run one after another whatever the executor; in one process each step saves a process start and
+# a load of the code location.
+IN_ONE_PROCESS = {"execution": {"config": {"in_process": {}}}}
 ACTIVE_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
                    dg.DagsterRunStatus.STARTED]
 
@@ -76,12 +80,17 @@ def upstream_changes(instance: dg.DagsterInstance, asset_graph, selection: dg.As
 
 
 def merge_cycle_schedule(
-    selection: dg.AssetSelection, every_hours: int, name: str = "match_and_merge_cycle"
+    selection: dg.AssetSelection, every_hours: int, name: str = "match_and_merge_cycle", cron: str | None = None,
 ) -> dg.ScheduleDefinition:
-    """Every `every_hours` hours (a divisor of 24, on the hour, Europe/London), a run of the
-    selection (the match-and-merge assets) if anything upstream of it changed since it last
-    ran, tagged wmp/refresh=incremental; skipped while the previous cycle still runs."""
-    cron = f"0 */{every_hours} * * *" if every_hours < 24 else "0 0 * * *"
+    """Every `every_hours` hours (a divisor of 24, on the hour, Europe/London), or at `cron`, a
+    run of the selection (the match-and-merge assets) if anything upstream of it changed since
+    it last ran, tagged wmp/refresh=incremental, in one process (IN_ONE_PROCESS).
+
+    Skipped while the previous cycle still runs. A cycle merges what is staged at its tick;
+    files still loading are merged by the next one. The first merge of all (a full build, the
+    costly one) waits for feed loads in progress (landing and catch-up runs) instead, so it is
+    not done over half a delivery and then largely again."""
+    cron = cron or (f"0 */{every_hours} * * *" if every_hours < 24 else "0 0 * * *")
 
     @dg.schedule(
         name=name,
@@ -89,19 +98,26 @@ def merge_cycle_schedule(
         target=selection,
         execution_timezone=TIMEZONE,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"The match-and-merge cycle every {every_hours} hours, over what changed upstream.",
+        description=f"The match-and-merge cycle ({cron}, Europe/London), over what changed upstream.",
     )
     def cycle(context: dg.ScheduleEvaluationContext):
-        running = context.instance.get_run_records(
+        instance = context.instance
+        running = instance.get_run_records(
             dg.RunsFilter(tags={"dagster/schedule_name": name}, statuses=ACTIVE_STATUSES), limit=1
         )
         if running:
             return dg.SkipReason(f"the previous cycle (run {running[0].dagster_run.run_id[:8]}) is still running")
-        changed = upstream_changes(context.instance, context.repository_def.asset_graph, selection)
+        changed = upstream_changes(instance, context.repository_def.asset_graph, selection)
         if changed == []:
             return dg.SkipReason("nothing upstream changed since the last cycle")
+        if changed is None:
+            loading = instance.get_run_records(
+                dg.RunsFilter(tags={TRIGGER_TAG: ["landing", "catch_up"]}, statuses=ACTIVE_STATUSES), limit=1)
+            if loading:
+                return dg.SkipReason(f"nothing merged yet and feeds are loading (run "
+                                     f"{loading[0].dagster_run.run_id[:8]}): the first merge waits for them")
         listed = "never materialised" if changed is None else ", ".join(k.to_user_string() for k in changed)
-        return dg.RunRequest(tags={REFRESH_TAG: "incremental", CHANGED_TAG: listed[:1000]})
+        return dg.RunRequest(tags={REFRESH_TAG: "incremental", CHANGED_TAG: listed[:1000]}, run_config=IN_ONE_PROCESS)
 
     return cycle
 
@@ -110,13 +126,13 @@ def nightly_rebuild_schedule(
     selection: dg.AssetSelection, cron: str, run_config: dict | None = None, name: str = "nightly_full_rebuild",
 ) -> dg.ScheduleDefinition:
     """A full rebuild of the selection (the entities) at `cron`, Europe/London, tagged
-    wmp/refresh=full; `run_config` tells the merge assets to rebuild rather than update."""
+    wmp/refresh=full, in one process; `run_config` tells the merge assets to rebuild rather than update."""
     return dg.ScheduleDefinition(
         name=name,
         cron_schedule=cron,
         target=selection,
         execution_timezone=TIMEZONE,
-        run_config=run_config,
+        run_config={**(run_config or {}), **IN_ONE_PROCESS},
         tags={REFRESH_TAG: "full"},
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="The nightly full rebuild of the entities from every staged feed.",

@@ -2,6 +2,7 @@
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 import dagster as dg
 
@@ -39,7 +40,12 @@ class RefreshSettings:
     ingest_cron               WMP_INGEST_CRON               when the ingest schedules catch up on unloaded files ("15 6 * * *")
     ingest_lookback_days      WMP_INGEST_LOOKBACK_DAYS      how many days back they look (7)
     merge_every_hours         WMP_MERGE_EVERY_HOURS         the match-and-merge cycle (2)
+    merge_cron                WMP_MERGE_CRON                the cycle at other times than every N hours, e.g.
+                                                            "0 6,10,14,18 * * *" (unset: every merge_every_hours;
+                                                            freshness windows follow merge_every_hours either way)
     rebuild_cron              WMP_REBUILD_CRON              the nightly full rebuild of entities ("0 2 * * *")
+    automation_interval_seconds  WMP_AUTOMATION_INTERVAL_SECONDS  seconds between evaluations of the automation
+                                                            conditions (marts and snapshot after a merge) (30)
     Times are Europe/London.
     """
 
@@ -49,6 +55,26 @@ class RefreshSettings:
     ingest_lookback_days: int = 7
     merge_every_hours: int = 2
     rebuild_cron: str = "0 2 * * *"
+    merge_cron: str | None = None
+    automation_interval_seconds: int = 30
+
+    @property
+    def merge_cycle_cron(self) -> str:
+        """When the match-and-merge cycle looks for work."""
+        if self.merge_cron:
+            return self.merge_cron
+        return f"0 */{self.merge_every_hours} * * *" if self.merge_every_hours < 24 else "0 0 * * *"
+
+    def merged_freshness(self) -> dg.FreshnessPolicy:
+        """Freshness of what the cycle refreshes (entities, marts, the published snapshot).
+
+        Warning: no update for two cycles and an hour, i.e. a cycle missed and the next one not
+        through merge, marts and publishing within the hour. Failing: a day more, so the nightly
+        rebuild (which runs whether or not anything changed) was missed as well. A quiet spell
+        with nothing delivered skips cycles, so the warning also says "nothing merged lately".
+        """
+        warn = timedelta(hours=2 * self.merge_every_hours + 1)
+        return dg.FreshnessPolicy.time_window(warn_window=warn, fail_window=warn + timedelta(hours=24))
 
     @classmethod
     def from_environment(cls) -> "RefreshSettings":
@@ -63,4 +89,7 @@ class RefreshSettings:
             ingest_lookback_days=int(_number("WMP_INGEST_LOOKBACK_DAYS", default.ingest_lookback_days, 1)),
             merge_every_hours=hours,
             rebuild_cron=_cron("WMP_REBUILD_CRON", default.rebuild_cron),
+            automation_interval_seconds=int(
+                _number("WMP_AUTOMATION_INTERVAL_SECONDS", default.automation_interval_seconds, 1)),
+            merge_cron=_cron("WMP_MERGE_CRON", "") if (os.environ.get("WMP_MERGE_CRON") or "").strip() else None,
         )

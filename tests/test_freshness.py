@@ -1,4 +1,4 @@
-"""Feed freshness as Dagster itself judges it and the UI shows it.
+"""Freshness of feeds and of what the merge refreshes, as Dagster itself judges it and the UI shows it.
 
 The platform's real code location is loaded as the daemon loads it (workspace.yaml's module), a
 feed's raw asset is materialised in a real instance with a real run, the freshness daemon's own
@@ -23,10 +23,14 @@ from dagster_graphql.test.utils import execute_dagster_graphql
 
 from code_location import code_location
 from conftest import REPO
+from sensors import RefreshSettings
+from wmp_platform.definitions import DATA_QUALITY_MART
 from wmp_platform.synthetic import generate_estate
 
 FEED = "crime"
 RAW = dg.AssetKey(["feeds", FEED, "raw"])
+STAGED = dg.AssetKey(["feeds", FEED, "staged"])
+MERGE_EVERY_HOURS = "3"  # not the default, so the merged assets' windows are seen to follow the setting
 FRESHNESS_IN_THE_UI = """
 query {
   instance { freshnessEvaluationEnabled }
@@ -52,6 +56,7 @@ def data_dir(tmp_path):
 def workspace(data_dir, monkeypatch):
     """The code location named in workspace.yaml, loaded over data_dir, beside a real instance."""
     monkeypatch.setenv("WMP_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("WMP_MERGE_EVERY_HOURS", MERGE_EVERY_HOURS)
     origin = InProcessCodeLocationOrigin(
         LoadableTargetOrigin(module_name="wmp_platform.definitions", working_directory=str(REPO)),
         location_name="wmp_platform",
@@ -135,3 +140,32 @@ def test_an_overdue_feed_shows_as_failing_freshness_and_a_fresh_one_as_passing(d
     redelivered = deliver(defs, instance, "2026-10-02")
     assert status(freshness_in_the_ui(workspace, at=redelivered + minute), RAW) == "HEALTHY"
     assert status(freshness_in_the_ui(workspace, at=redelivered + warn + minute), RAW) == "WARNING"
+
+
+def test_the_merged_assets_are_overdue_after_a_missed_cycle_and_a_missed_nightly_rebuild(data_dir, workspace):
+    instance = workspace.instance
+    assert RefreshSettings.from_environment().merge_every_hours == int(MERGE_EVERY_HOURS)
+    warn, fail = 7 * 3600, 31 * 3600  # two 3-hour cycles and an hour; a day more
+    nodes = freshness_in_the_ui(workspace)
+    merged = [key for key in nodes if key.split("/")[0] in ("warehouse", "entities", "marts", "published")]
+    assert {"entities/person", "marts/crime/by_lsoa_week", "marts/offender_harm", "marts/data_quality",
+            "published/snapshot"} <= set(merged)
+    for key in merged:
+        expected = None if key == "entities/person_model" else {"failWindowSeconds": fail, "warnWindowSeconds": warn}
+        assert nodes[key]["internalFreshnessPolicy"] == expected, key
+    assert status(nodes, DATA_QUALITY_MART) == "UNKNOWN"  # never built: cannot be judged
+
+    # a real mart, built by its asset from a real staged partition
+    defs = code_location(data_dir, WMP_MERGE_EVERY_HOURS=MERGE_EVERY_HOURS)
+    job = defs.resolve_job_def("ingest_daily_feeds")
+    assert job.execute_in_process(instance=instance, asset_selection=[RAW, STAGED], partition_key="2026-10-01").success
+    mart = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, asset_selection=[DATA_QUALITY_MART])
+    assert mart.success
+    built = instance.get_latest_materialization_event(DATA_QUALITY_MART).timestamp
+    minute = 60
+    seen = {elapsed: status(freshness_in_the_ui(workspace, at=built + elapsed), DATA_QUALITY_MART)
+            for elapsed in (warn - minute, warn + minute, fail + minute)}
+    assert seen == {warn - minute: "HEALTHY", warn + minute: "WARNING", fail + minute: "DEGRADED"}
+    assert instance.get_freshness_state_records([DATA_QUALITY_MART])[DATA_QUALITY_MART].freshness_state == (
+        FreshnessState.FAIL)

@@ -16,7 +16,8 @@ from conftest import FIXTURES
 from resources import LakeResource
 from sensors import (RefreshSettings, mart_automation_sensor, mart_refresh_condition, merge_cycle_schedule,
                      nightly_rebuild_schedule)
-from sensors.schedules import CHANGED_TAG, REFRESH_TAG
+from sensors.landing import TRIGGER_TAG
+from sensors.schedules import CHANGED_TAG, IN_ONE_PROCESS, REFRESH_TAG
 from wmp_platform.components import SourceFeedComponent
 
 LONDON = ZoneInfo("Europe/London")
@@ -66,6 +67,13 @@ def test_settings_come_from_the_environment_and_bad_values_are_named(monkeypatch
     monkeypatch.setenv("WMP_REBUILD_CRON", "30 1 * * *")
     settings = RefreshSettings.from_environment()
     assert (settings.merge_every_hours, settings.rebuild_cron) == (3, "30 1 * * *")
+    assert settings.merge_cycle_cron == "0 */3 * * *"
+    monkeypatch.setenv("WMP_MERGE_CRON", "0 6,10,14,18 * * *")
+    assert RefreshSettings.from_environment().merge_cycle_cron == "0 6,10,14,18 * * *"
+    monkeypatch.setenv("WMP_MERGE_CRON", "twice a day")
+    with pytest.raises(ValueError, match="WMP_MERGE_CRON='twice a day': not a cron schedule"):
+        RefreshSettings.from_environment()
+    monkeypatch.delenv("WMP_MERGE_CRON")
     monkeypatch.setenv("WMP_MERGE_EVERY_HOURS", "5")
     with pytest.raises(ValueError, match="WMP_MERGE_EVERY_HOURS=5: must divide 24"):
         RefreshSettings.from_environment()
@@ -128,9 +136,16 @@ def test_the_merge_cycle_runs_every_two_hours_over_what_changed(stand_in, instan
     schedule = stand_in.resolve_schedule_def("match_and_merge_cycle")
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 */2 * * *", "Europe/London")
     noon = datetime(2026, 10, 2, 12, 0, tzinfo=LONDON)
+    job = stand_in.resolve_job_def(schedule.job_name)
 
+    # the first merge (a full build) waits for files being loaded
+    loading = instance.create_run_for_job(job, tags={TRIGGER_TAG: "landing"})
+    assert evaluate(stand_in, "match_and_merge_cycle", instance, noon).skip_message.startswith(
+        "nothing merged yet and feeds are loading (run ")
+    instance.delete_run(loading.run_id)
     [first] = evaluate(stand_in, "match_and_merge_cycle", instance, noon).run_requests  # never merged
     assert first.tags[REFRESH_TAG] == "incremental" and first.tags[CHANGED_TAG] == "never materialised"
+    assert first.run_config == IN_ONE_PROCESS  # its steps share one writer pool: nothing to run side by side
     staged = dg.AssetKey(["feeds", "court_results", "staged"])
     raw = dg.AssetKey(["feeds", "court_results", "raw"])
     materialise(stand_in, [raw, staged], instance, "2026-10-01")
@@ -143,7 +158,6 @@ def test_the_merge_cycle_runs_every_two_hours_over_what_changed(stand_in, instan
     assert changed.tags[CHANGED_TAG] == "feeds/court_results/staged"
 
     # a cycle still running: the next one waits
-    job = stand_in.resolve_job_def(schedule.job_name)
     instance.create_run_for_job(job, tags={"dagster/schedule_name": "match_and_merge_cycle"})
     assert evaluate(stand_in, "match_and_merge_cycle", instance, noon).skip_message.startswith(
         "the previous cycle (run ")
@@ -154,7 +168,7 @@ def test_the_nightly_rebuild_asks_for_a_full_refresh(stand_in, instance):
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Europe/London")
     [request] = evaluate(stand_in, "nightly_full_rebuild", instance,
                          datetime(2026, 10, 3, 2, 0, tzinfo=LONDON)).run_requests
-    assert request.tags[REFRESH_TAG] == "full"
+    assert request.tags[REFRESH_TAG] == "full" and request.run_config == IN_ONE_PROCESS
 
 
 def test_marts_refresh_after_a_merge_only_when_its_blocking_checks_passed(stand_in, instance):

@@ -1,6 +1,6 @@
 """The Dagster code location: every feed declared under assets/, the warehouse, jobs and resources."""
 
-
+import warnings
 from pathlib import Path
 
 import dagster as dg
@@ -13,13 +13,15 @@ from wmp_platform.marts import build_mart
 from wmp_platform.warehouse import open_warehouse, register_lake_views, row_counts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WAREHOUSE_FEEDS = dg.AssetKey(["warehouse", "feeds"])
+DATA_QUALITY_MART = dg.AssetKey(["marts", "data_quality"])
 
 
 def warehouse_feeds_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     feeds = sorted(key.path[1] for key in staged_keys)
 
     @dg.asset(
-        key=["warehouse", "feeds"], deps=staged_keys, group_name="warehouse", **WAREHOUSE_WRITER
+        key=WAREHOUSE_FEEDS, deps=staged_keys, group_name="warehouse", **WAREHOUSE_WRITER
     )
     def warehouse_feeds(lake: LakeResource) -> dg.MaterializeResult:
         """Every feed's raw, staged and quarantine layers as views in the DuckDB warehouse
@@ -44,7 +46,7 @@ def warehouse_feeds_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition
 
 def data_quality_mart_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
-        key=["marts", "data_quality"], deps=staged_keys, group_name="marts", **WAREHOUSE_WRITER
+        key=DATA_QUALITY_MART, deps=staged_keys, group_name="marts", **WAREHOUSE_WRITER
     )
     def data_quality(lake: LakeResource) -> dg.MaterializeResult:
         """Data quality per feed and partition (marts.data_quality): raw, staged and quarantined rows,
@@ -101,20 +103,42 @@ def build_definitions(project_root: Path = PROJECT_ROOT) -> dg.Definitions:
     platform = dg.Definitions.merge(
         feeds, dg.Definitions(assets=[warehouse_feeds_asset(staged), data_quality_mart_asset(staged)])
     )
-    return dg.Definitions.merge(platform, operations_definitions(platform), refresh_definitions())
+    settings = RefreshSettings.from_environment()
+    merged = dg.Definitions.merge(platform, operations_definitions(platform, settings), refresh_definitions(settings))
+    policy = settings.merged_freshness()
+    with warnings.catch_warnings():  # mapping specs is a Dagster "preview" API; its result is checked by tests
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return merged.map_resolved_asset_specs(func=lambda spec: spec.replace_attributes(freshness_policy=policy),
+                                               selection=MERGED)
 
 
-def refresh_definitions() -> dg.Definitions:
+def cycle_selection() -> dg.AssetSelection:
+    """What each match-and-merge cycle (and the nightly rebuild) refreshes: the warehouse's views
+    of the feeds, the data-quality mart and the hub's entities; the person model is retrained
+    weekly on its own condition, and the marts and snapshot follow by automation."""
+    from assets.entities import MERGE_SELECTION
+
+    return MERGE_SELECTION | dg.AssetSelection.assets(WAREHOUSE_FEEDS, DATA_QUALITY_MART)
+
+
+# Freshness follows the merge cadence on everything a cycle refreshes and what follows from it;
+# the person model is weekly, and the feeds have their own policies from their declared cadence.
+MERGED = (dg.AssetSelection.groups("warehouse", "entities", "marts", "published")
+          - dg.AssetSelection.assets(dg.AssetKey(["entities", "person_model"])))
+
+
+def refresh_definitions(settings: RefreshSettings | None = None) -> dg.Definitions:
     """The match-and-merge cycle, the nightly rebuild of entities, and automation (the weekly
     model retraining; marts and the published snapshot after a merge whose checks passed)."""
-    from assets.entities import FULL_REBUILD, MERGE_SELECTION, PERSON_MODEL
+    from assets.entities import FULL_REBUILD, PERSON_MODEL
 
-    settings = RefreshSettings.from_environment()
+    settings = settings or RefreshSettings.from_environment()
     automated = dg.AssetSelection.groups("marts", "published") | dg.AssetSelection.assets(PERSON_MODEL)
+    cycle = cycle_selection()
     return dg.Definitions(
-        schedules=[merge_cycle_schedule(MERGE_SELECTION, settings.merge_every_hours),
-                   nightly_rebuild_schedule(MERGE_SELECTION, settings.rebuild_cron, FULL_REBUILD)],
-        sensors=[mart_automation_sensor(automated, name="automation")],
+        schedules=[merge_cycle_schedule(cycle, settings.merge_every_hours, cron=settings.merge_cycle_cron),
+                   nightly_rebuild_schedule(cycle, settings.rebuild_cron, FULL_REBUILD)],
+        sensors=[mart_automation_sensor(automated, name="automation", every_seconds=settings.automation_interval_seconds)],
     )
 
 
