@@ -191,6 +191,43 @@ def test_a_reference_to_a_feed_without_staged_files_is_skipped(gate):
     assert (result.rows_checked, result.rows_failing) == (0, 0)
 
 
+@pytest.mark.parametrize("engine", ["great_expectations", "sql"])
+def test_a_reference_follows_changes_to_the_referenced_feed(staged, rules, layout, tmp_path, engine):
+    """The gazetteer's key set is kept between partitions, and rebuilt when its files change:
+    a UPRN added to the gazetteer resolves on the next run, one removed stops resolving."""
+    lake = tmp_path / "lake"
+    shutil.copytree(layout.lake / "gazetteer", lake / "gazetteer")
+    gazetteer = lake / "gazetteer" / "staged" / "all.parquet"
+    uprn = [r for r in rules if r.name == "location_scene_uprn_in_gazetteer"]
+
+    def failing_rows() -> int:
+        return run_gate(staged, uprn, lake, engine=engine).results[0].rows_failing
+
+    assert failing_rows() == 1  # R11's UPRN is not in the gazetteer
+    duckdb.execute(f"COPY (SELECT unnest(['100000000001', '999999999999']) AS location_address_uprn) "
+                   f"TO '{gazetteer}' (FORMAT parquet)")
+    assert failing_rows() == 0
+    duckdb.execute(f"COPY (SELECT '999999999999' AS location_address_uprn) TO '{gazetteer}' (FORMAT parquet)")
+    assert failing_rows() == len(ROWS) - 1
+
+
+def test_great_expectations_validates_each_table_as_it_is(tmp_path):
+    """Validations one after another, of tables with other columns, sizes and values: each
+    verdict is on that table's own rows (one bad row in 13 passes at 10%, one in 2 does not)."""
+    between, regex = ("expect_column_values_to_be_between", {"max_value": 10}), \
+        ("expect_column_values_to_match_regex", {"regex": "^[0-9]$"})
+    cases = [("x", 13, "CASE WHEN i = 13 THEN 99 ELSE i % 10 END", between), ("y", 2, "i * 8", between),
+             ("x", 13, "(i % 11)::VARCHAR", regex), ("x", 2, "i * 8", between)]
+    verdicts = []
+    for column, rows, value, (expectation, kwargs) in cases:
+        path = tmp_path / f"{len(verdicts)}.parquet"
+        duckdb.execute(f"COPY (SELECT 'K' || i AS {RECORD_KEY}, 'f.csv' AS _source_file, i AS _row_number, "
+                       f"{value} AS {column} FROM range(1, {rows} + 1) AS t(i)) TO '{path}' (FORMAT parquet)")
+        result = run_gate(path, [Rule("r", column, expectation, kwargs)], max_failure_rate=0.10).results[0]
+        verdicts.append((result.passed, result.rows_checked, result.rows_failing))
+    assert verdicts == [(True, 13, 1), (False, 2, 1), (True, 13, 1), (False, 2, 1)]
+
+
 def test_the_sql_engine_alone_gives_the_same_results(gate, staged, rules, layout, feed):
     alone = run_gate(staged, rules, layout.lake, personal_columns=personal_columns(feed), engine="sql")
     assert alone.results == gate.results and alone.failures.equals(gate.failures)

@@ -266,7 +266,7 @@ def stage(
     )
     staged_path = layout.partition_file(feed.name, "staged", partition)
     with connect() as con:
-        to_run = _rules_to_run(feed, rules, layout)
+        to_run = _rules_to_run(con, feed, rules, layout)
         con.execute(f"CREATE TEMP TABLE checked AS {_gated_sql(feed, str(raw_path), to_run)}")
         _flag_and_quarantine(con, feed, to_run)
         gate = _run_gate(con, feed, rules, layout, gate_engine) if rules else None
@@ -342,15 +342,17 @@ def _flag_and_quarantine(con, feed: FeedDeclaration, to_run: list) -> None:
                 f"list_transform({broken}, lambda name: name || ': broke quality rule')) WHERE len({broken}) > 0")
 
 
-def _rules_to_run(feed: FeedDeclaration, rules: list[Rule] | None, layout: DataLayout) -> list:
-    """The rules the gate can run now, each checked to name a staged column."""
-    from wmp_platform.quality.gate import GateError, resolve_rules
+def _rules_to_run(con, feed: FeedDeclaration, rules: list[Rule] | None, layout: DataLayout) -> list:
+    """The rules the gate can run now, each checked to name a staged column; the key sets of
+    reference rules ready in con's database."""
+    from wmp_platform.quality.gate import GateError, ensure_reference_tables, resolve_rules
 
     to_run = resolve_rules(rules, layout.lake)[0] if rules else []
     staged_columns = {RECORD_KEY, *LINEAGE, *(c.name for c in feed.columns), *(c for c, _, _ in feed.pole.pole_columns())}
     for rule, _ in to_run:
         if rule.column not in staged_columns:
             raise GateError(f"feed {feed.name!r}, rule {rule.name!r}: the staged rows have no column {rule.column!r}")
+    ensure_reference_tables(con, to_run)
     return to_run
 
 

@@ -30,6 +30,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from wmp_platform.ingest import RECORD_KEY, SOURCE_FILE, connect
+from wmp_platform.quality.references import VALUE, ensure_reference_table, reference_table_name
 from wmp_platform.quality.rules import BETWEEN, EXISTS_IN_FEED, IDENTIFIER_MACROS, IN_SET, UNIQUE, Rule
 from wmp_platform.readers import ROW_NUMBER
 from wmp_platform.sql import quote, sql_literal
@@ -38,6 +39,7 @@ INDEX_COLUMNS = [RECORD_KEY, SOURCE_FILE, ROW_NUMBER]
 FAILED_RULES = "_failed_rules"
 Engine = Literal["great_expectations", "sql"]
 GX_DATABASE = "wmp_quality_gate"
+GATE_ROWS = "gate_rows"  # the table great-expectations validates, replaced for each validation
 
 
 class GateError(RuntimeError):
@@ -110,9 +112,17 @@ def resolve_rules(rules: list[Rule], lake_dir: Path | None) -> tuple[list[tuple[
     return to_run, {name: skipped for name, (_, skipped) in resolved.items() if skipped}
 
 
+def ensure_reference_tables(con, rules: list[tuple[Rule, dict[str, Any]]]) -> None:
+    """Build (or refresh) in con's database the key sets the reference rules check against."""
+    for rule, kwargs in rules:
+        if rule.expectation == EXISTS_IN_FEED:
+            ensure_reference_table(lambda sql: con.execute(sql).fetchall(), kwargs["parquet"], kwargs["parquet_column"])
+
+
 def failed_rules_sql(rules: list[tuple[Rule, dict[str, Any]]]) -> str:
     """SQL for the list of the names of the row-level rules a row breaks (uniqueness, which
-    needs the other rows, is ``flag_later_copies``'s)."""
+    needs the other rows, is ``flag_later_copies``'s). Reference rules read the key sets
+    ``ensure_reference_tables`` keeps in the database."""
     flags = ", ".join(f"CASE WHEN {_fails(rule, kwargs)} THEN {sql_literal(rule.name)} END"
                       for rule, kwargs in rules if rule.expectation != UNIQUE)
     return f"list_filter([{flags}], lambda name: name IS NOT NULL)" if flags else "[]::VARCHAR[]"
@@ -172,6 +182,7 @@ def run_gate(
         if rule.column not in present:
             raise GateError(f"rule {rule.name!r} could not be evaluated: the rows have no column {rule.column!r}")
     if not flagged:
+        ensure_reference_tables(con, to_run)
         con.execute(f"CREATE OR REPLACE TEMP TABLE gate_flagged AS SELECT *, {failed_rules_sql(to_run)} AS {FAILED_RULES} "
                     f"FROM {source}")
         flag_later_copies(con, "gate_flagged", to_run)
@@ -251,8 +262,7 @@ def _passes(rule: Rule, kwargs: dict[str, Any]) -> str:
         found = f"{column} IN ({', '.join(map(_literal, kwargs['value_set']))})"
         return found if expectation == IN_SET else f"NOT ({found})"
     if expectation == EXISTS_IN_FEED:
-        values = f"SELECT {quote(kwargs['parquet_column'])} FROM read_parquet({sql_literal(kwargs['parquet'])})"
-        return f"{column} IN ({values})"
+        return f"{column} IN (SELECT {VALUE} FROM {reference_table_name(kwargs['parquet'], kwargs['parquet_column'])})"
     if expectation == "expect_column_values_to_match_regex":
         return f"regexp_matches({column}, {sql_literal(kwargs['regex'])})"
     if expectation == "expect_column_values_to_not_match_regex":
@@ -290,44 +300,52 @@ class _Validator:
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         # A named in-memory database: GX opens connections of its own, and all of them see it.
         self.source = context.data_sources.add_sql("gate", connection_string=f"duckdb:///:memory:{GX_DATABASE}")
-        # Opened through GX's engine for the same connection settings; it keeps the database alive.
-        self.loader_connection = self.source.get_execution_engine().engine.raw_connection()  # held: not back to the pool
-        self.loader = self.loader_connection.driver_connection
-        self.validations = 0
+        # One asset and batch definition for every validation, over a table each validation
+        # replaces: GX reads the columns of a query asset afresh for every batch it validates,
+        # and adding and deleting assets rewrites the context's configuration each time.
+        self.batch_definition = self.source.add_query_asset(
+            GATE_ROWS, query=f"SELECT * FROM {GATE_ROWS}").add_batch_definition_whole_table("all")
 
     @classmethod
     def validate(cls, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], mostly: float) -> list:
-        """Validate ``rows`` (Arrow, read by DuckDB without a copy) against the rules' expectations."""
+        """Validate ``rows`` (Arrow) against the rules' expectations."""
         with cls._lock:
             if cls._instance is None:
                 cls._instance = cls()
             return cls._instance._validate(rows, rules, mostly)
 
+    def _replace_rows(self, rows: pa.Table | None) -> None:
+        """Put ``rows`` in the table GX validates (None: drop it), through the connection GX
+        queries with, and commit: a transaction begun before would still see the table before."""
+        with self.source.get_execution_engine().get_connection() as connection:
+            if rows is None:
+                connection.exec_driver_sql(f"DROP TABLE IF EXISTS {GATE_ROWS}")
+            else:
+                duckdb_connection = connection.connection.driver_connection
+                duckdb_connection.register("arrow_rows", rows)
+                try:  # copied in once: GX reads the table several times (row count, uniqueness, the suite)
+                    connection.exec_driver_sql(f"CREATE OR REPLACE TABLE {GATE_ROWS} AS SELECT * FROM arrow_rows")
+                finally:
+                    duckdb_connection.unregister("arrow_rows")
+            connection.commit()
+
     def _validate(self, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], mostly: float) -> list:
-        # A new table and asset each time: GX caches what it learns of a table (its columns) by name.
-        self.validations += 1
-        name = f"gate_rows_{self.validations}"
-        self.loader.register("arrow_rows", rows)
-        self.loader.execute(f"CREATE TABLE {name} AS SELECT * FROM arrow_rows")
-        self.loader.unregister("arrow_rows")
-        asset = self.source.add_query_asset(name, query=f"SELECT * FROM {name}")
+        self._replace_rows(rows)
         try:
-            batch = asset.add_batch_definition_whole_table("all").get_batch()
             suite = self.gx.ExpectationSuite(name="quality_gate", expectations=[
                 self.expectation(rule.expectation)(column=rule.column, mostly=mostly, meta={"rule": rule.name}, **kwargs)
                 for rule, kwargs in rules
             ])
             # Batch.validate rather than a ValidationDefinition, which would also store the results.
-            return batch.validate(suite, result_format="BOOLEAN_ONLY").results
+            return self.batch_definition.get_batch().validate(suite, result_format="BOOLEAN_ONLY").results
         finally:
-            self.source.delete_asset(name)
-            self.loader.execute(f"DROP TABLE {name}")
+            self._replace_rows(None)  # not held between partitions
 
 
 def _validate(con, source: str, rules: list[tuple[Rule, dict[str, Any]]], max_failure_rate: float,
               failing: dict[str, int]) -> dict[str, bool]:
     """Rule name -> great-expectations' verdict; a rule GX fails must have failing rows in SQL."""
-    columns = ", ".join(quote(c) for c in dict.fromkeys([SOURCE_FILE, ROW_NUMBER, *(r.column for r, _ in rules)]))
+    columns = ", ".join(quote(c) for c in dict.fromkeys(r.column for r, _ in rules))
     rows = con.sql(f"SELECT {columns} FROM {source}").to_arrow_table()  # only what the rules read
     verdicts = {}
     for outcome in _Validator.validate(rows, rules, mostly=1 - max_failure_rate):

@@ -11,7 +11,8 @@ The expectations run on the SQL execution engine only (pandas and Spark are not 
   ``..._valid_vehicle_registration``, ``..._valid_postcode``, ``..._valid_ni_number``,
   ``..._valid_uk_phone``;
 - ``expect_column_values_to_exist_in_parquet``: every value occurs in a column of other
-  Parquet files (a reference to another feed's staged rows).
+  Parquet files (a reference to another feed's staged rows); the values are read into a table
+  of GX's database once and re-read only when the files change (``quality.references``).
 
 Like every column-map expectation they skip NULLs. Importing this module imports GX (slow);
 import it lazily.
@@ -32,8 +33,8 @@ from great_expectations.expectations.expectation import ColumnMapExpectation  # 
 from great_expectations.expectations.metrics import ColumnMapMetricProvider, column_condition_partial  # noqa: E402
 
 from wmp_platform.identifiers import install_macros  # noqa: E402
+from wmp_platform.quality.references import VALUE, ensure_reference_table  # noqa: E402
 from wmp_platform.quality.rules import IDENTIFIER_MACROS  # noqa: E402
-from wmp_platform.sql import quote, sql_literal  # noqa: E402
 
 _DUCKDB = "duckdb"
 _enabled = False
@@ -125,9 +126,16 @@ class ColumnValuesExistInParquet(ColumnMapMetricProvider):
     condition_value_keys = ("parquet", "parquet_column")
 
     @column_condition_partial(engine=SqlAlchemyExecutionEngine)
-    def _sqlalchemy(cls, column, parquet, parquet_column, **kwargs):
-        values = sa.text(f"SELECT {quote(parquet_column)} FROM read_parquet({sql_literal(parquet)})")
-        return column.in_(values.columns(sa.column(parquet_column)))
+    def _sqlalchemy(cls, column, parquet, parquet_column, _execution_engine, **kwargs):
+        def run(sql: str) -> list[tuple]:
+            with _execution_engine.get_connection() as connection:
+                result = connection.exec_driver_sql(sql)
+                rows = [tuple(row) for row in result] if result.returns_rows else []
+                connection.commit()  # a table built in GX's transaction would go with its rollback
+            return rows
+
+        keys = ensure_reference_table(run, parquet, parquet_column)
+        return column.in_(sa.select(sa.column(VALUE)).select_from(sa.table(keys)))
 
 
 class ExpectColumnValuesToExistInParquet(ColumnMapExpectation):
