@@ -51,6 +51,7 @@ def enable_duckdb() -> None:
     - Regex expectations look up the dialect's regex operators; duckdb-engine's dialect
       derives from PostgreSQL's and DuckDB understands ``~`` (RE2), so lend it that module.
     - Install the ``wmp_*`` macros on each new DuckDB connection.
+    - Keep no computed metric between validations (``caching`` off).
     """
     global _enabled
     if _enabled:
@@ -61,6 +62,9 @@ def enable_duckdb() -> None:
         original_init(self, *args, **kwargs)
         if self.engine is not None and self.engine.dialect.name == _DUCKDB:
             self.dialect_module = postgresql_dialect
+            # ExecutionEngine's ``caching`` option, which this subclass does not pass on: the gate
+            # validates a table it replaces under one batch id, so no metric may outlive a validation.
+            self._caching = False
             # duckdb-engine's DBAPI connection forwards execute() to the DuckDB connection.
             sa.event.listen(self.engine, "connect", lambda dbapi_connection, _record: install_macros(dbapi_connection))
 
