@@ -14,8 +14,10 @@ Each run goes through Dagster in this process (job.execute_in_process: the in-pr
 executor, steps one after another, recorded in the data folder's instance), as `wmp demo`
 runs them. The daemon's default, the multiprocess executor, starts a process per step (about
 5 s of imports each, far more on a busy machine) and runs two steps at once on two cores: the
-in-process figures carry less fixed overhead and no step parallelism. The person model is the shipped default, as on a fresh platform; its
-weekly retraining is not part of a cycle. Peak memory is of the whole process tree (this
+in-process figures carry less fixed overhead and no step parallelism (the cycle's steps share
+one writer pool and run one at a time either way; the daemon runs the cycle in one process
+too). The person model is the shipped default, as on a fresh platform; its weekly retraining
+is not part of a cycle. Peak memory is of the whole process tree (this
 process and any children), sampled every 0.2 s.
 
     python benchmarks/refresh_cycle.py --rows 1000000
