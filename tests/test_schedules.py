@@ -30,9 +30,11 @@ def defs(data_dir):
 
 def evaluate(defs: dg.Definitions, name: str, instance, when: datetime):
     schedule = defs.resolve_schedule_def(name)
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                        repository_def=defs.get_repository_def(), resources=defs.resources)
-    return schedule.evaluate_tick(context)
+    # closed after the tick: the context opens its own instance from the reference, and one left
+    # open would later restore that instance's (deleted) state storage as Dagster's current one
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                   repository_def=defs.get_repository_def(), resources=defs.resources) as context:
+        return schedule.evaluate_tick(context)
 
 
 def test_the_catch_up_loads_only_what_the_lake_lacks(defs, data_dir, tiny_landing):
