@@ -525,8 +525,9 @@ def main() -> None:
                         help="seconds an officer reads between two requests")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (one per core)")
     parser.add_argument("--publish-at", type=float, default=20, help="seconds into the measured run")
-    parser.add_argument("--publish-nice", type=int, default=0,
-                        help="the publishing process's niceness (default 0: it competes with the service)")
+    parser.add_argument("--publish-nice", type=int, default=19,
+                        help="the publishing process's niceness (default 19: on a machine it shares with the "
+                             "service, the publish yields to it; 0 makes it compete)")
     parser.add_argument("--no-publish", action="store_true", help="measure without publishing (a quick check)")
     parser.add_argument("--publish-timeout", type=float, default=1800,
                         help="seconds the publish may take under load before it is stopped (and the run fails)")
