@@ -168,15 +168,7 @@ def write_staged(layout: DataLayout, truth: dict[str, list], seed: int, declarat
         folder = layout.layer_dir(feed, "staged")
         folder.mkdir(parents=True, exist_ok=True)
         for day, records in sorted(days.items()):
-            columns = {
-                "_record_key": [r["_record_key"] for r in records],
-                "_source_file": [f"{feed}_{day.replace('-', '')}.synthetic"] * len(records),
-                "_row_number": pa.array(range(1, len(records) + 1), pa.int64()),
-                "_partition": [day] * len(records),
-                "event_id": [r["_record_key"] for r in records],
-                "event_time": pa.array([r["event_time"] for r in records], pa.timestamp("us")),
-                "event_type": ["Nominal record" if feed == "person_index" else "Arrest"] * len(records),
-            }
+            columns = event_columns(feed, day, records, "Nominal record" if feed == "person_index" else "Arrest")
             for each in declaration.pole.persons:  # every mapped column; others' roles (an officer) empty
                 for attribute in PERSON_ATTRIBUTES:
                     if getattr(each, attribute, None):
@@ -190,6 +182,19 @@ def write_staged(layout: DataLayout, truth: dict[str, list], seed: int, declarat
         truth_ids, truth_people = write_register(layout, truth, vehicles, seed, declarations[REGISTER],
                                                  (truth_ids, truth_people))
     return pa.table({"mention_id": truth_ids, "person_id": truth_people})
+
+
+def event_columns(feed: str, day: str, records: list[dict], event_type: str) -> dict[str, pa.Array | list]:
+    """A staged partition's lineage and event columns, each record its own event."""
+    return {
+        "_record_key": [r["_record_key"] for r in records],
+        "_source_file": [f"{feed}_{day.replace('-', '')}.synthetic"] * len(records),
+        "_row_number": pa.array(range(1, len(records) + 1), pa.int64()),
+        "_partition": [day] * len(records),
+        "event_id": [r["_record_key"] for r in records],
+        "event_time": pa.array([r["event_time"] for r in records], pa.timestamp("us")),
+        "event_type": [event_type] * len(records),
+    }
 
 
 def home_columns(declaration, records: list[dict]) -> dict[str, pa.Array]:
@@ -228,15 +233,7 @@ def write_register(layout: DataLayout, truth: dict[str, list], count: int, seed:
     folder = layout.layer_dir(REGISTER, "staged")
     folder.mkdir(parents=True, exist_ok=True)
     for day, records in sorted(days.items()):
-        columns = {
-            "_record_key": [r["_record_key"] for r in records],
-            "_source_file": [f"{REGISTER}_{day.replace('-', '')}.synthetic"] * len(records),
-            "_row_number": pa.array(range(1, len(records) + 1), pa.int64()),
-            "_partition": [day] * len(records),
-            "event_id": [r["_record_key"] for r in records],
-            "event_time": pa.array([r["event_time"] for r in records], pa.timestamp("us")),
-            "event_type": ["NEW_KEEPER"] * len(records),
-        }
+        columns = event_columns(REGISTER, day, records, "NEW_KEEPER")
         for canonical, attribute, _ in declaration.pole.pole_columns():
             if not canonical.startswith("event_"):
                 columns[canonical] = pa.array([r.get(attribute) for r in records],

@@ -297,7 +297,7 @@ class SearchResult:
         return asdict(self)
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, default=_json_default, ensure_ascii=False)
+        return json.dumps(self.to_dict(), indent=indent, default=json_default, ensure_ascii=False)
 
     def render(self) -> str:
         """Text for a terminal: the ranked hits, then the 360 view of each hit that carries one."""
@@ -314,7 +314,8 @@ class SearchResult:
         return "\n".join(lines)
 
 
-def _json_default(value: Any) -> str:
+def json_default(value: Any) -> str:
+    """JSON for what json does not know: dates and times as ISO text, anything else as text."""
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     return str(value)

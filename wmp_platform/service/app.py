@@ -48,6 +48,7 @@ from wmp_platform.search import (
     KINDS,
     MAX_QUERY_LENGTH,
     SearchError,
+    json_default,
     parse_dob,
     search_location,
     search_person,
@@ -87,13 +88,7 @@ class JSONBody(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, default=_json_default, separators=(",", ":")).encode()
-
-
-def _json_default(value: Any) -> str:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value)
+        return json.dumps(content, ensure_ascii=False, default=json_default, separators=(",", ":")).encode()
 
 
 class Refused(Exception):
