@@ -67,16 +67,17 @@ def ingest_schedule(
     return catch_up
 
 
-def upstream_changes(instance: dg.DagsterInstance, asset_graph, selection: dg.AssetSelection) -> list[dg.AssetKey] | None:
+def upstream_changes(
+    instance: dg.DagsterInstance, asset_graph, selection: dg.AssetSelection
+) -> tuple[list[dg.AssetKey], bool]:
     """The assets upstream of the selection materialised since the selection's oldest latest
-    materialisation; None when part of the selection was never materialised."""
+    materialisation (ever, when part of the selection never was), and whether part of it never was."""
     selected = selection.resolve(asset_graph)
     upstream = {parent for key in selected for parent in asset_graph.get(key).parent_keys} - selected
     latest = {key: instance.get_latest_materialization_event(key) for key in selected | upstream}
-    if any(latest[key] is None for key in selected):
-        return None
-    oldest = min(latest[key].timestamp for key in selected)
-    return sorted(key for key in upstream if latest[key] is not None and latest[key].timestamp > oldest)
+    never = any(latest[key] is None for key in selected)
+    oldest = 0.0 if never else min(latest[key].timestamp for key in selected)
+    return sorted(key for key in upstream if latest[key] is not None and latest[key].timestamp > oldest), never
 
 
 def merge_cycle_schedule(
@@ -88,8 +89,8 @@ def merge_cycle_schedule(
 
     Skipped while the previous cycle still runs. A cycle merges what is staged at its tick;
     files still loading are merged by the next one. The first merge of all (a full build, the
-    costly one) waits for feed loads in progress (landing and catch-up runs) instead, so it is
-    not done over half a delivery and then largely again."""
+    costly one) waits for a feed to be loaded and for feed loads in progress (landing and
+    catch-up runs), so it is not done over half a delivery and then largely again."""
     cron = cron or (f"0 */{every_hours} * * *" if every_hours < 24 else "0 0 * * *")
 
     @dg.schedule(
@@ -107,16 +108,18 @@ def merge_cycle_schedule(
         )
         if running:
             return dg.SkipReason(f"the previous cycle (run {running[0].dagster_run.run_id[:8]}) is still running")
-        changed = upstream_changes(instance, context.repository_def.asset_graph, selection)
-        if changed == []:
+        changed, first = upstream_changes(instance, context.repository_def.asset_graph, selection)
+        if first and not any(key.path[0] == "feeds" for key in changed):
+            return dg.SkipReason("no feed is loaded yet: nothing to merge")
+        if not changed:
             return dg.SkipReason("nothing upstream changed since the last cycle")
-        if changed is None:
+        if first:
             loading = instance.get_run_records(
                 dg.RunsFilter(tags={TRIGGER_TAG: ["landing", "catch_up"]}, statuses=ACTIVE_STATUSES), limit=1)
             if loading:
                 return dg.SkipReason(f"nothing merged yet and feeds are loading (run "
                                      f"{loading[0].dagster_run.run_id[:8]}): the first merge waits for them")
-        listed = "never materialised" if changed is None else ", ".join(k.to_user_string() for k in changed)
+        listed = ", ".join(k.to_user_string() for k in changed)
         return dg.RunRequest(tags={REFRESH_TAG: "incremental", CHANGED_TAG: listed[:1000]}, run_config=IN_ONE_PROCESS)
 
     return cycle

@@ -155,8 +155,12 @@ def test_the_merged_assets_are_overdue_after_a_missed_cycle_and_a_missed_nightly
         assert nodes[key]["internalFreshnessPolicy"] == expected, key
     assert status(nodes, DATA_QUALITY_MART) == "UNKNOWN"  # never built: cannot be judged
 
-    # a real mart, built by its asset from a real staged partition
+    # a real mart, built by its asset from a real staged partition; before one, it fails saying so
     defs = code_location(data_dir, WMP_MERGE_EVERY_HOURS=MERGE_EVERY_HOURS)
+    empty = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance, asset_selection=[DATA_QUALITY_MART], raise_on_error=False)
+    [failure] = [event for event in empty.all_events if event.is_step_failure]
+    assert "no feed partition has been checked yet" in failure.step_failure_data.error.message
     job = defs.resolve_job_def("ingest_daily_feeds")
     assert job.execute_in_process(instance=instance, asset_selection=[RAW, STAGED], partition_key="2026-10-01").success
     mart = defs.resolve_implicit_global_asset_job_def().execute_in_process(

@@ -140,17 +140,19 @@ def test_the_merge_cycle_runs_every_two_hours_over_what_changed(stand_in, instan
     noon = datetime(2026, 10, 2, 12, 0, tzinfo=LONDON)
     job = stand_in.resolve_job_def(schedule.job_name)
 
-    # the first merge (a full build) waits for files being loaded
+    # nothing to merge before a feed is loaded; the first merge (a full build) waits for files being loaded
+    assert evaluate(stand_in, "match_and_merge_cycle", instance, noon).skip_message == (
+        "no feed is loaded yet: nothing to merge")
+    staged = dg.AssetKey(["feeds", "court_results", "staged"])
+    raw = dg.AssetKey(["feeds", "court_results", "raw"])
+    materialise(stand_in, [raw, staged], instance, "2026-10-01")
     loading = instance.create_run_for_job(job, tags={TRIGGER_TAG: "landing"})
     assert evaluate(stand_in, "match_and_merge_cycle", instance, noon).skip_message.startswith(
         "nothing merged yet and feeds are loading (run ")
     instance.delete_run(loading.run_id)
     [first] = evaluate(stand_in, "match_and_merge_cycle", instance, noon).run_requests  # never merged
-    assert first.tags[REFRESH_TAG] == "incremental" and first.tags[CHANGED_TAG] == "never materialised"
+    assert first.tags[REFRESH_TAG] == "incremental" and first.tags[CHANGED_TAG] == "feeds/court_results/staged"
     assert first.run_config == IN_ONE_PROCESS  # its steps share one writer pool: nothing to run side by side
-    staged = dg.AssetKey(["feeds", "court_results", "staged"])
-    raw = dg.AssetKey(["feeds", "court_results", "raw"])
-    materialise(stand_in, [raw, staged], instance, "2026-10-01")
     materialise(stand_in, [ENTITIES], instance)
     assert evaluate(stand_in, "match_and_merge_cycle", instance, noon).skip_message == (
         "nothing upstream changed since the last cycle")

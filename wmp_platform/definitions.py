@@ -52,7 +52,9 @@ def data_quality_mart_asset(staged_keys: list[dg.AssetKey]) -> dg.AssetsDefiniti
         """Data quality per feed and partition (marts.data_quality): raw, staged and quarantined rows,
         quarantine rate and its change since the previous partition, rule pass rates, when last
         checked; and every rule's result per partition (marts.data_quality_rules)."""
-        lake.layout.root.mkdir(parents=True, exist_ok=True)
+        if not any(lake.layout.lake.glob("*/quality/*.parquet")):
+            raise dg.Failure(f"no feed partition has been checked yet (no results under {lake.layout.lake}/*/quality): "
+                             "load a feed first")
         with open_warehouse(lake.layout.warehouse) as con:
             build_mart(con, "data_quality", lake.layout)
             rows = con.execute(
