@@ -136,6 +136,57 @@ def test_warnings_show_in_the_person_360_view(estate):
         assert states.get("Outstanding", True) and not states.get("Executed", False)
 
 
+def in_order(items: list[dict], *keys: tuple[str, bool]) -> bool:
+    """Whether ``items`` come sorted by ``keys`` ((field, descending) each, NULLs last): a stable
+    sort by each key from the last to the first leaves them as they are."""
+    expected = list(items)
+    for field, descending in reversed(keys):
+        expected = (sorted((i for i in expected if i[field] is not None), key=lambda i: i[field], reverse=descending)
+                    + [i for i in expected if i[field] is None])
+    return items == expected
+
+
+ORDERS = {  # the order of each list in the 360 views, as the views' SQL documents it
+    "person_360": {"aliases": [("mentions", True), ("name", False)],
+                   "identifiers": [("attribute", False), ("mentions", True), ("value", False)],
+                   "addresses": [("last_seen", True), ("address", False)],
+                   "places": [("last_time", True), ("location_entity_id", False), ("relationship", False)],
+                   "vehicles": [("last_time", True), ("vehicle_entity_id", False), ("relationship", False)],
+                   "events": [("event_time", True), ("event_key", False)],
+                   "warnings": [("active", True), ("since", True)]},
+    "vehicle_360": {"registrations": [("mentions", True), ("registration", False)],
+                    "keepers": [("first_time", False), ("person_entity_id", False), ("relationship", False)],
+                    "sightings": [("event_time", True), ("event_key", False)],
+                    "events": [("event_time", True), ("event_key", False)]},
+    "location_360": {"addresses": [("mentions", True), ("address", False)],
+                     "people": [("last_time", True), ("person_entity_id", False), ("relationship", False)],
+                     "events": [("event_time", True), ("event_key", False)],
+                     "event_counts": [("events", True), ("feed", False)],
+                     "recent_incidents": [("event_time", True), ("event_key", False)]},
+}
+
+
+def test_the_360_views_lists_come_in_their_documented_order(estate):
+    with open_published(estate) as con:
+        for view, lists in ORDERS.items():
+            rows = con.sql(f"SELECT entity_id, {', '.join(lists)} FROM views.{view}").to_arrow_table().to_pylist()
+            for name, keys in lists.items():
+                assert sum(len(row[name]) > 1 for row in rows) > 0, f"{view}.{name}: no list of two to order"
+                wrong = [row["entity_id"] for row in rows if not in_order(row[name], *keys)]
+                assert wrong == [], f"{view}.{name} out of order for {wrong[:5]}"
+        # a vehicle's sightings and a place's events: the newest 100 of all, counted in full
+        for view, name, total, kind, role in (("vehicle_360", "sightings", "sightings_total", "vehicle", "sighted"),
+                                              ("location_360", "events", "events_total", "location", None)):
+            entity, shown, counted = con.execute(f"""
+                SELECT entity_id, [e.event_key FOR e IN {name}], {total} FROM views.{view}
+                ORDER BY {total} DESC, entity_id LIMIT 1""").fetchall()[0]
+            newest = [k for (k,) in con.execute(f"""
+                SELECT event_key FROM entities.pole_entity_events
+                WHERE entity_kind = ? AND entity_id = ? {"AND role = 'sighted'" if role else ""}
+                GROUP BY event_key, event_time ORDER BY event_time DESC NULLS LAST, event_key""", [kind, entity]).fetchall()]
+            assert counted == len(newest) and shown == newest[:100], (view, entity)
+
+
 def test_a_vehicle_by_registration_in_any_spacing_and_case(estate):
     with open_published(estate) as con:
         entity, registration, keepers = con.execute("""

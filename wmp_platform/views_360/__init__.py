@@ -8,6 +8,12 @@ Warnings (a person wanted on a warrant, holding a firearms certificate, missing)
 the hub does not keep, the record's status: ``warnings/<feed>.sql`` reads it from ``staged.<feed>``
 as (event_key, role, warning, status, active, details). A feed without staged rows adds nothing;
 a new warning source is one more file.
+
+Lists come in a set order (newest events first, most-used names first, ...). DuckDB's ordered
+aggregate, ``list(x ORDER BY k)``, sorts each group on its own and takes about twice the time at a
+million entities; the views number each entity's rows once with ``row_number() OVER (PARTITION BY
+entity_id ORDER BY k)`` and sort each list by that number: ``list_transform(list_sort(list({'r': r,
+'v': x})), lambda x: x.v)``, the same lists.
 """
 
 from __future__ import annotations

@@ -3,20 +3,26 @@
 -- reads and sightings reported, the latest 100, with where) and the other events it was in.
 WITH
 registrations AS (
-  SELECT entity_id, list({'registration': value, 'feeds': feeds, 'first_seen': first_seen, 'last_seen': last_seen,
-                          'mentions': mentions} ORDER BY mentions DESC, value) AS registrations
-  FROM entities.vehicle_identifiers WHERE attribute = 'registration' GROUP BY entity_id
+  SELECT entity_id, list_transform(list_sort(list({'r': r, 'v': {'registration': value, 'feeds': feeds,
+           'first_seen': first_seen, 'last_seen': last_seen, 'mentions': mentions}})), lambda x: x.v) AS registrations
+  FROM (SELECT *, row_number() OVER (PARTITION BY entity_id ORDER BY mentions DESC, value) AS r
+        FROM entities.vehicle_identifiers WHERE attribute = 'registration')
+  GROUP BY entity_id
 ),
 keepers AS (
   SELECT vehicle_entity_id AS entity_id,
-         list({'person_entity_id': person_entity_id, 'relationship': relationship, 'forename': forename,
-               'surname': surname, 'dob': dob, 'first_time': first_time, 'last_time': last_time, 'records': records}
-              ORDER BY first_time NULLS LAST, person_entity_id) AS keepers
+         list_transform(list_sort(list({'r': r, 'v': {'person_entity_id': person_entity_id,
+           'relationship': relationship, 'forename': forename, 'surname': surname, 'dob': dob,
+           'first_time': first_time, 'last_time': last_time, 'records': records}})), lambda x: x.v) AS keepers
   FROM (
-    SELECT pv.vehicle_entity_id, pv.person_entity_id, pv.relationship, p.forename, p.surname, p.dob,
-           min(pv.event_time) AS first_time, max(pv.event_time) AS last_time, count(*) AS records
-    FROM entities.pole_person_vehicle pv LEFT JOIN entities.person_golden p ON p.entity_id = pv.person_entity_id
-    GROUP BY ALL
+    SELECT *, row_number() OVER (PARTITION BY vehicle_entity_id
+                                 ORDER BY first_time NULLS LAST, person_entity_id, relationship) AS r
+    FROM (
+      SELECT pv.vehicle_entity_id, pv.person_entity_id, pv.relationship, p.forename, p.surname, p.dob,
+             min(pv.event_time) AS first_time, max(pv.event_time) AS last_time, count(*) AS records
+      FROM entities.pole_person_vehicle pv LEFT JOIN entities.person_golden p ON p.entity_id = pv.person_entity_id
+      GROUP BY ALL
+    )
   ) GROUP BY vehicle_entity_id
 ),
 vehicle_events AS (
@@ -29,22 +35,27 @@ event_places AS (
   ORDER BY event_key, entity_id
 ),
 sightings AS (
-  SELECT e.entity_id, count(*) AS sightings_total,
-         list({'event_key': e.event_key, 'feed': e.feed, 'event_time': e.event_time,
-               'location_entity_id': ep.location_entity_id, 'address': l.address, 'postcode': l.postcode,
-               'latitude': l.latitude, 'longitude': l.longitude}
-              ORDER BY e.event_time DESC NULLS LAST, e.event_key)[1:100] AS sightings
-  FROM vehicle_events e
-  LEFT JOIN event_places ep USING (event_key)
-  LEFT JOIN entities.location_golden l ON l.entity_id = ep.location_entity_id
-  WHERE list_contains(e.roles, 'sighted')
-  GROUP BY e.entity_id
+  SELECT entity_id, count(*) AS sightings_total,
+         list_transform(list_sort(list({'r': r, 'v': {'event_key': event_key, 'feed': feed, 'event_time': event_time,
+           'location_entity_id': location_entity_id, 'address': address, 'postcode': postcode,
+           'latitude': latitude, 'longitude': longitude}}) FILTER (WHERE r <= 100)), lambda x: x.v) AS sightings
+  FROM (
+    SELECT e.entity_id, e.event_key, e.feed, e.event_time, ep.location_entity_id, l.address, l.postcode,
+           l.latitude, l.longitude,
+           row_number() OVER (PARTITION BY e.entity_id ORDER BY e.event_time DESC NULLS LAST, e.event_key) AS r
+    FROM vehicle_events e
+    LEFT JOIN event_places ep USING (event_key)
+    LEFT JOIN entities.location_golden l ON l.entity_id = ep.location_entity_id
+    WHERE list_contains(e.roles, 'sighted')
+  ) GROUP BY entity_id
 ),
 events AS (
   SELECT entity_id,
-         list({'event_key': event_key, 'feed': feed, 'event_id': event_id, 'event_type': event_type,
-               'event_time': event_time, 'roles': roles} ORDER BY event_time DESC NULLS LAST, event_key) AS events
-  FROM vehicle_events WHERE NOT list_contains(roles, 'sighted') GROUP BY entity_id
+         list_transform(list_sort(list({'r': r, 'v': {'event_key': event_key, 'feed': feed, 'event_id': event_id,
+           'event_type': event_type, 'event_time': event_time, 'roles': roles}})), lambda x: x.v) AS events
+  FROM (SELECT *, row_number() OVER (PARTITION BY entity_id ORDER BY event_time DESC NULLS LAST, event_key) AS r
+        FROM vehicle_events WHERE NOT list_contains(roles, 'sighted'))
+  GROUP BY entity_id
 )
 SELECT g.*,
        coalesce(r.registrations, []) AS registrations,
