@@ -314,6 +314,52 @@ def test_linking_day_by_day_from_no_hub_groups_mentions_as_one_build_does(tmp_pa
         assert len(groups(once)) < len(mentions)
 
 
+def test_the_cross_reference_made_again_in_part_after_each_link_equals_one_made_anew(con):
+    mentions, edges = _random_hub(random.Random(5), 200, [day(1), day(2), day(3)])
+    partition_of = dict(mentions)
+    con.execute("CREATE TABLE person_mentions (mention_id VARCHAR, feed VARCHAR, record_key VARCHAR, role VARCHAR)")
+    con.executemany("INSERT INTO person_mentions VALUES (?, ?, ?, ?)", [(m, *m.split("|")) for m, _ in mentions])
+    decisions = put_decisions(con, [])
+    refreshed = []
+    for n in (1, 2, 3):
+        new_mentions = [m for m in mentions if m[1] == day(n)]
+        new_edges = [e for e in edges if max(partition_of[e[0]], partition_of[e[1]]) == day(n)]
+        if n == 3:  # pairs of mentions of one entity
+            pairs = con.execute(f"""
+                SELECT a.mention_id, b.mention_id, list(c.mention_id), l.mention_id_l IS NOT NULL
+                FROM {TABLES.assignments} a
+                JOIN {TABLES.assignments} b ON a.entity_id = b.entity_id AND a.mention_id < b.mention_id
+                JOIN {TABLES.assignments} c ON c.entity_id = a.entity_id
+                LEFT JOIN {TABLES.links} l ON l.mention_id_l = a.mention_id AND l.mention_id_r = b.mention_id
+                GROUP BY ALL ORDER BY a.mention_id, b.mention_id""").fetchall()
+            touched = {m for e in new_edges for m in e[:2]}
+            split, same = pairs[0][:2], next(p[:2] for p in pairs if not set(p[:2]) & set(pairs[0][:2]))
+            # not linked yet, of an entity nothing else on the day touches: only the new link changes its rows
+            relinked = next(p[:2] for p in reversed(pairs) if not p[3] and not touched & set(p[2]))
+            # an analyst says two are not the same (the entity splits) and two others are (a flag only)
+            con.execute("INSERT INTO review_decisions VALUES (?, ?, 'different', 'analyst 4471', now())", split)
+            con.execute("INSERT INTO review_decisions VALUES (?, ?, 'same', 'analyst 4471', now())", same)
+            # a restaged record, re-linked with a link stronger than any it had
+            new_mentions.append((relinked[0], partition_of[relinked[0]]))
+            new_edges.append((*relinked, 0.9999999))
+        put_mentions(con, "new_mentions", new_mentions)
+        put_edges(con, "new_edges", new_edges)
+        if n > 1:
+            con.execute(f"CREATE OR REPLACE TABLE before AS SELECT mention_id, entity_id FROM {TABLES.assignments}")
+        link_partition(con, SETTINGS, TABLES, mentions="new_mentions", edges="new_edges", decisions=decisions,
+                       run=Run(f"day-{n}"))
+        cross_reference(con, TABLES, mentions="person_mentions", decisions=decisions,
+                        **({"before": "before", "new_links": "new_edges"} if n > 1 else {}))
+        if n > 1:
+            refreshed.append(con.execute("SELECT count(*) FROM _xref_refresh").fetchall()[0][0])
+    assert 0 < max(refreshed) < len(mentions)  # made again in part
+    cross_reference(con, TABLES, mentions="person_mentions", decisions=decisions, out="xref_anew")
+    xref = f"{TABLES.assignments}_xref"
+    for one, other in ((xref, "xref_anew"), ("xref_anew", xref)):
+        assert con.execute(f"SELECT count(*) FROM (FROM {one} EXCEPT ALL FROM {other})").fetchall()[0][0] == 0
+    assert con.execute(f"SELECT count(*) FROM {xref}").fetchall()[0][0] == len(mentions)
+
+
 def test_the_cross_reference_says_why_each_record_is_in_its_entity(con):
     decisions = put_decisions(con, [("intelligence|4|subject", "warrants|9|wanted", "same")])
     build(con, PEOPLE, PEOPLE_EDGES, decisions=decisions)

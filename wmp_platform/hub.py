@@ -189,18 +189,24 @@ def build_persons(
                                       threshold=threshold)
                  if new_mentions.num_rows else EDGE_SCHEMA.empty_table())
         scored = edges.num_rows
+        con.execute(f"CREATE OR REPLACE TEMP TABLE person_entities_before AS SELECT mention_id, entity_id "
+                    f"FROM {tables.assignments}")
         con.register("new_person_mentions", new_mentions)
         con.register("person_edges_scored", edges)
         try:
             report = _cluster(con, link_partition, tables, "new_person_mentions", "person_edges_scored", run)
+            cross_reference(con, tables, mentions="person_mentions", decisions=DECISIONS, out="person_xref",
+                            before="person_entities_before", new_links="person_edges_scored")
         finally:
             con.unregister("new_person_mentions")
             con.unregister("person_edges_scored")
+            con.execute("DROP TABLE IF EXISTS person_entities_before")
+    if mode == "full":
+        cross_reference(con, tables, mentions="person_mentions", decisions=DECISIONS, out="person_xref")
     _write_parquet_atomically(lambda path: con.execute(
         f"COPY (SELECT mention_id, entity_id FROM {tables.assignments}) TO {sql_literal(str(path))} "
         "(FORMAT parquet, COMPRESSION zstd)"), person_entities_path(layout))
     _describe(con, "person", tables, "person_mentions")
-    cross_reference(con, tables, mentions="person_mentions", decisions=DECISIONS, out="person_xref")
     _record_built(con, "person", stamps)
     return {"mode": mode, "new_partitions": len(new), "edges_scored": scored,
             "model_version": model_version(model), **asdict(report)}

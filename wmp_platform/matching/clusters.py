@@ -881,13 +881,19 @@ def link_partition(
 
 def cross_reference(
     con: duckdb.DuckDBPyConnection, tables: HubTables, *, mentions: str, decisions: str | None = None,
-    out: str | None = None,
+    out: str | None = None, before: str | None = None, new_links: str | None = None,
 ) -> str:
     """Create ``out`` (default ``<assignments>_xref``): every source record's mention (feed,
     record_key, role, mention_id) with its entity_id and why it is there: the strongest link it
     has inside its entity (linked_mention_id, match_probability, match_weight and the link's
     evidence columns, as the edges gave them), and ``decided`` when an analyst's 'same' decision
     joins it to a mention of its entity. A mention alone in its entity has no link.
+
+    After an incremental link, given ``before`` (mention_id, entity_id as they were) and
+    ``new_links`` (the edges it added), only the rows that can differ are made again: those of
+    every mention of an entity that gained or lost a mention, of the new links' ends and of the
+    mentions an analyst's decision names. Any other mention keeps its entity, its entity keeps
+    its members and no link of it is new, so its strongest link inside is the one it had.
     """
     out = out or f"{tables.assignments}_xref"
     require_columns(con, mentions, ("mention_id", "feed", "record_key", "role"), "mentions")
@@ -895,10 +901,26 @@ def cross_reference(
     evidence = [c for c, in con.execute(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {tables.links})").fetchall()
                 if c not in EDGE_COLUMNS]
     carried = "".join(f", {quote(c)}" for c in evidence)
+    refresh = before is not None and new_links is not None and table_exists(con, out)
+    if refresh:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _xref_refresh AS
+            WITH moved AS (
+              SELECT a.entity_id AS now, b.entity_id AS was FROM {tables.assignments} a
+              LEFT JOIN {before} b USING (mention_id) WHERE a.entity_id IS DISTINCT FROM b.entity_id
+            ),
+            changed AS (SELECT now AS entity_id FROM moved UNION SELECT was FROM moved WHERE was IS NOT NULL)
+            SELECT mention_id FROM {tables.assignments} SEMI JOIN changed USING (entity_id)
+            UNION SELECT unnest([mention_id_l, mention_id_r]) FROM {new_links}
+            UNION SELECT unnest([a, b]) FROM {decided}""")
+        con.execute(f"DELETE FROM {out} WHERE mention_id IN (SELECT mention_id FROM _xref_refresh)")
+    scope = "SEMI JOIN _xref_refresh USING (mention_id)" if refresh else ""
+    near = ("WHERE e.mention_id_l IN (SELECT mention_id FROM _xref_refresh) "
+            "OR e.mention_id_r IN (SELECT mention_id FROM _xref_refresh)") if refresh else ""
     con.execute(f"""
-        CREATE OR REPLACE TABLE {out} AS
+        {f"INSERT INTO {out} BY NAME" if refresh else f"CREATE OR REPLACE TABLE {out} AS"}
         WITH inside AS (
-          SELECT e.* FROM {tables.links} e
+          SELECT * FROM (SELECT e.* FROM {tables.links} e {near}) e
           JOIN {tables.assignments} l ON l.mention_id = e.mention_id_l
           JOIN {tables.assignments} r ON r.mention_id = e.mention_id_r
           WHERE l.entity_id = r.entity_id
@@ -921,7 +943,7 @@ def cross_reference(
         SELECT m.feed, m.record_key, m.role, a.mention_id, a.entity_id, s.linked_mention_id, s.match_probability,
                s.match_weight{"".join(f", s.{quote(c)}" for c in evidence)},
                a.mention_id IN (SELECT mention_id FROM by_decision) AS decided
-        FROM {tables.assignments} a JOIN {mentions} m USING (mention_id)
+        FROM {tables.assignments} a {scope} JOIN {mentions} m USING (mention_id)
         LEFT JOIN strongest s USING (mention_id)
         ORDER BY a.mention_id""")
     return out
