@@ -16,6 +16,7 @@ from wmp_platform.matching.clusters import (
     ClusterSettings,
     HubTables,
     Run,
+    changed_entities,
     cluster_full,
     cross_reference,
     link_partition,
@@ -348,8 +349,9 @@ def test_the_cross_reference_made_again_in_part_after_each_link_equals_one_made_
             con.execute(f"CREATE OR REPLACE TABLE before AS SELECT mention_id, entity_id FROM {TABLES.assignments}")
         link_partition(con, SETTINGS, TABLES, mentions="new_mentions", edges="new_edges", decisions=decisions,
                        run=Run(f"day-{n}"))
-        cross_reference(con, TABLES, mentions="person_mentions", decisions=decisions,
-                        **({"before": "before", "new_links": "new_edges"} if n > 1 else {}))
+        changed = changed_entities(con, TABLES.assignments, before="before", mentions="new_mentions") if n > 1 else None
+        cross_reference(con, TABLES, mentions="person_mentions", decisions=decisions, changed=changed,
+                        new_links="new_edges")
         if n > 1:
             refreshed.append(con.execute("SELECT count(*) FROM _xref_refresh").fetchall()[0][0])
     assert 0 < max(refreshed) < len(mentions)  # made again in part

@@ -34,6 +34,7 @@ from wmp_platform.matching.clusters import (
     ClusterReport,
     HubTables,
     Run,
+    changed_entities,
     cluster_full,
     cross_reference,
     link_partition,
@@ -195,18 +196,22 @@ def build_persons(
         con.register("person_edges_scored", edges)
         try:
             report = _cluster(con, link_partition, tables, "new_person_mentions", "person_edges_scored", run)
+            # only what the link changed is described again
+            changed = changed_entities(con, tables.assignments, before="person_entities_before",
+                                       mentions="new_person_mentions")
             cross_reference(con, tables, mentions="person_mentions", decisions=DECISIONS, out="person_xref",
-                            before="person_entities_before", new_links="person_edges_scored")
+                            changed=changed, new_links="person_edges_scored")
+            _describe(con, "person", tables, "person_mentions", changed)
         finally:
             con.unregister("new_person_mentions")
             con.unregister("person_edges_scored")
             con.execute("DROP TABLE IF EXISTS person_entities_before")
     if mode == "full":
         cross_reference(con, tables, mentions="person_mentions", decisions=DECISIONS, out="person_xref")
+        _describe(con, "person", tables, "person_mentions")
     _write_parquet_atomically(lambda path: con.execute(
         f"COPY (SELECT mention_id, entity_id FROM {tables.assignments}) TO {sql_literal(str(path))} "
         "(FORMAT parquet, COMPRESSION zstd)"), person_entities_path(layout))
-    _describe(con, "person", tables, "person_mentions")
     _record_built(con, "person", stamps)
     return {"mode": mode, "new_partitions": len(new), "edges_scored": scored,
             "model_version": model_version(model), **asdict(report)}
@@ -216,11 +221,12 @@ def _cluster(con, cluster, tables: HubTables, mentions: str, edges: str, run: Ru
     return cluster(con, PERSON_SETTINGS, tables, mentions=mentions, edges=edges, decisions=DECISIONS, run=run)
 
 
-def _describe(con, kind: str, tables: HubTables, mentions: str) -> None:
-    """Golden records and the alias, address and identifier history of the kind's entities."""
+def _describe(con, kind: str, tables: HubTables, mentions: str, changed: str | None = None) -> None:
+    """Golden records and the alias, address and identifier history of the kind's entities (of the
+    ``changed`` ones only, when given)."""
     load_survivorship(con)
-    golden_records(con, kind, mentions=mentions, assignments=tables.assignments)
-    history_tables(con, kind, mentions=mentions, assignments=tables.assignments)
+    golden_records(con, kind, mentions=mentions, assignments=tables.assignments, changed=changed)
+    history_tables(con, kind, mentions=mentions, assignments=tables.assignments, changed=changed)
 
 
 def build_places_or_vehicles(

@@ -879,9 +879,26 @@ def link_partition(
     return report
 
 
+def changed_entities(con: duckdb.DuckDBPyConnection, assignments: str, *, before: str, mentions: str) -> str:
+    """Temp table ``_changed_entities`` (entity_id) of what an incremental link changed: each entity
+    that gained or lost a mention (``before``: mention_id, entity_id as they were), by its id
+    before and after, and each that holds one of the linked ``mentions`` (a restaged record may
+    carry new values). Any other entity has the same mentions with the same values as before."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _changed_entities AS
+        WITH moved AS (
+          SELECT a.entity_id AS now, b.entity_id AS was FROM {assignments} a
+          LEFT JOIN {before} b USING (mention_id) WHERE a.entity_id IS DISTINCT FROM b.entity_id
+        )
+        SELECT now AS entity_id FROM moved
+        UNION SELECT was FROM moved WHERE was IS NOT NULL
+        UNION SELECT entity_id FROM {assignments} SEMI JOIN {mentions} USING (mention_id)""")
+    return "_changed_entities"
+
+
 def cross_reference(
     con: duckdb.DuckDBPyConnection, tables: HubTables, *, mentions: str, decisions: str | None = None,
-    out: str | None = None, before: str | None = None, new_links: str | None = None,
+    out: str | None = None, changed: str | None = None, new_links: str | None = None,
 ) -> str:
     """Create ``out`` (default ``<assignments>_xref``): every source record's mention (feed,
     record_key, role, mention_id) with its entity_id and why it is there: the strongest link it
@@ -889,11 +906,11 @@ def cross_reference(
     evidence columns, as the edges gave them), and ``decided`` when an analyst's 'same' decision
     joins it to a mention of its entity. A mention alone in its entity has no link.
 
-    After an incremental link, given ``before`` (mention_id, entity_id as they were) and
+    After an incremental link, given the ``changed`` entities (``changed_entities``) and
     ``new_links`` (the edges it added), only the rows that can differ are made again: those of
-    every mention of an entity that gained or lost a mention, of the new links' ends and of the
-    mentions an analyst's decision names. Any other mention keeps its entity, its entity keeps
-    its members and no link of it is new, so its strongest link inside is the one it had.
+    every mention of a changed entity, of the new links' ends and of the mentions an analyst's
+    decision names. Any other mention keeps its entity, its entity keeps its members and no link
+    of it is new, so its strongest link inside is the one it had.
     """
     out = out or f"{tables.assignments}_xref"
     require_columns(con, mentions, ("mention_id", "feed", "record_key", "role"), "mentions")
@@ -901,16 +918,11 @@ def cross_reference(
     evidence = [c for c, in con.execute(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {tables.links})").fetchall()
                 if c not in EDGE_COLUMNS]
     carried = "".join(f", {quote(c)}" for c in evidence)
-    refresh = before is not None and new_links is not None and table_exists(con, out)
+    refresh = changed is not None and new_links is not None and table_exists(con, out)
     if refresh:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _xref_refresh AS
-            WITH moved AS (
-              SELECT a.entity_id AS now, b.entity_id AS was FROM {tables.assignments} a
-              LEFT JOIN {before} b USING (mention_id) WHERE a.entity_id IS DISTINCT FROM b.entity_id
-            ),
-            changed AS (SELECT now AS entity_id FROM moved UNION SELECT was FROM moved WHERE was IS NOT NULL)
-            SELECT mention_id FROM {tables.assignments} SEMI JOIN changed USING (entity_id)
+            SELECT mention_id FROM {tables.assignments} SEMI JOIN {changed} USING (entity_id)
             UNION SELECT unnest([mention_id_l, mention_id_r]) FROM {new_links}
             UNION SELECT unnest([a, b]) FROM {decided}""")
         con.execute(f"DELETE FROM {out} WHERE mention_id IN (SELECT mention_id FROM _xref_refresh)")

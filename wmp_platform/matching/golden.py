@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from wmp_platform.matching.clusters import require_columns
+from wmp_platform.matching.clusters import require_columns, table_exists
 from wmp_platform.matching.mentions import ATTRIBUTES
 from wmp_platform.sql import quote, sql_literal
 from wmp_platform.storage import UNPARTITIONED
@@ -107,12 +107,14 @@ def golden_records(
     assignments: str,
     rules: str = "survivorship_rules",
     out: str | None = None,
+    changed: str | None = None,
 ) -> str:
     """Create ``out`` (default ``<kind>_golden``): entity_id, each surviving attribute and the feed it
     came from (``<lead>_source``), mentions, feeds, first_seen, last_seen.
 
     mentions: the kind's mentions (mention_id, feed, partition, attributes); assignments:
-    mention_id -> entity_id; rules: a table from ``load_survivorship``.
+    mention_id -> entity_id; rules: a table from ``load_survivorship``; changed: entity ids
+    (``clusters.changed_entities``) whose rows alone are made again in an existing ``out``.
     """
     out = out or f"{kind}_golden"
     require_columns(con, mentions, ("mention_id", "feed", "partition"), f"{kind} mentions")
@@ -124,10 +126,11 @@ def golden_records(
     attributes = [a for group, _, _ in groups for a in group]
     require_columns(con, mentions, attributes, f"{kind} mentions")
     recency = f"nullif(m.partition, {sql_literal(UNPARTITIONED)})"
+    refresh = _refresh(con, out, changed)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _golden_mentions AS
         SELECT a.entity_id, m.mention_id, m.feed, {recency} AS recency, {", ".join(f"m.{quote(x)}" for x in attributes)}
-        FROM {mentions} m JOIN {assignments} a USING (mention_id)""")
+        FROM {mentions} m JOIN {_scoped(assignments, changed if refresh else None)} a USING (mention_id)""")
     selects, joins = [], []
     for i, (group, rule, sources) in enumerate(groups):
         lead = group[0]
@@ -148,7 +151,7 @@ def golden_records(
         ) {alias} USING (entity_id)""")
         selects.extend([f"{alias}.{quote(a)}" for a in group] + [f"{alias}.{quote(lead + '_source')}"])
     con.execute(f"""
-        CREATE OR REPLACE TABLE {out} AS
+        {_writing(out, refresh)}
         SELECT e.entity_id, {", ".join(selects)}, e.mentions, e.feeds, e.first_seen, e.last_seen
         FROM (SELECT entity_id, count(*) AS mentions, list_sort(list(DISTINCT feed)) AS feeds,
                      min(recency) AS first_seen, max(recency) AS last_seen
@@ -156,6 +159,25 @@ def golden_records(
         {" ".join(joins)}
         ORDER BY e.entity_id""")
     return out
+
+
+def _refresh(con: duckdb.DuckDBPyConnection, out: str, changed: str | None) -> bool:
+    """Whether ``out`` is made again for the ``changed`` entities only; if so their rows are removed."""
+    if changed is None or not table_exists(con, out):
+        return False
+    con.execute(f"DELETE FROM {out} WHERE entity_id IN (SELECT entity_id FROM {changed})")
+    return True
+
+
+def _scoped(assignments: str, changed: str | None) -> str:
+    """The assignments, of the ``changed`` entities only when given."""
+    if changed is None:
+        return assignments
+    return f"(SELECT * FROM {assignments} WHERE entity_id IN (SELECT entity_id FROM {changed}))"
+
+
+def _writing(out: str, refresh: bool) -> str:
+    return f"INSERT INTO {out} BY NAME" if refresh else f"CREATE OR REPLACE TABLE {out} AS"
 
 
 def _history_sql(value: str, attribute: str | None = None) -> str:
@@ -171,21 +193,29 @@ def _history_sql(value: str, attribute: str | None = None) -> str:
 
 def history_tables(
     con: duckdb.DuckDBPyConnection, kind: str, *, mentions: str, assignments: str, prefix: str | None = None,
+    changed: str | None = None,
 ) -> dict[str, str]:
     """Create the kind's history tables (``<prefix>_aliases``, ``_addresses``, ``_identifiers``;
-    prefix defaults to the kind) and return {what: table name}."""
+    prefix defaults to the kind) and return {what: table name}. With ``changed`` (entity ids),
+    existing tables are made again for those entities only."""
     prefix = prefix or kind
     spec = HISTORY[kind]
     con.execute(f"CREATE OR REPLACE TEMP VIEW _history_mentions AS SELECT * FROM {mentions}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _history_assignments AS SELECT mention_id, entity_id FROM {assignments}")
     made = {}
     for what, value in (("aliases", spec.alias), ("addresses", spec.address)):
         if value:
             made[what] = f"{prefix}_{what}"
-            con.execute(f"CREATE OR REPLACE TABLE {made[what]} AS {_history_sql(value)} ORDER BY ALL")
+            _history_table(con, made[what], _history_sql(value), assignments, changed)
     identifiers = [a for a in spec.identifiers if a in _columns(con, mentions)]
     if identifiers:
         made["identifiers"] = f"{prefix}_identifiers"
-        union = " UNION ALL ".join(_history_sql(quote(a), a) for a in identifiers)
-        con.execute(f"CREATE OR REPLACE TABLE {made['identifiers']} AS {union} ORDER BY ALL")
+        _history_table(con, made["identifiers"], " UNION ALL ".join(_history_sql(quote(a), a) for a in identifiers),
+                       assignments, changed)
     return made
+
+
+def _history_table(con: duckdb.DuckDBPyConnection, out: str, select: str, assignments: str, changed: str | None) -> None:
+    refresh = _refresh(con, out, changed)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _history_assignments AS SELECT mention_id, entity_id "
+                f"FROM {_scoped(assignments, changed if refresh else None)}")
+    con.execute(f"{_writing(out, refresh)} {select} ORDER BY ALL")
