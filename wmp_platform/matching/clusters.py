@@ -879,6 +879,11 @@ def link_partition(
     return report
 
 
+def filling(out: str, append: bool) -> str:
+    """The head of a statement filling table ``out`` from a SELECT: appending to it, or making it anew."""
+    return f"INSERT INTO {out} BY NAME" if append else f"CREATE OR REPLACE TABLE {out} AS"
+
+
 def changed_entities(con: duckdb.DuckDBPyConnection, assignments: str, *, before: str, mentions: str) -> str:
     """Temp table ``_changed_entities`` (entity_id) of what an incremental link changed: each entity
     that gained or lost a mention (``before``: mention_id, entity_id as they were), by its id
@@ -930,7 +935,7 @@ def cross_reference(
     near = ("WHERE e.mention_id_l IN (SELECT mention_id FROM _xref_refresh) "
             "OR e.mention_id_r IN (SELECT mention_id FROM _xref_refresh)") if refresh else ""
     con.execute(f"""
-        {f"INSERT INTO {out} BY NAME" if refresh else f"CREATE OR REPLACE TABLE {out} AS"}
+        {filling(out, refresh)}
         WITH inside AS (
           SELECT * FROM (SELECT e.* FROM {tables.links} e {near}) e
           JOIN {tables.assignments} l ON l.mention_id = e.mention_id_l

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from wmp_platform.matching.clusters import require_columns, table_exists
+from wmp_platform.matching.clusters import filling, require_columns, table_exists
 from wmp_platform.matching.mentions import ATTRIBUTES
 from wmp_platform.sql import quote, sql_literal
 from wmp_platform.storage import UNPARTITIONED
@@ -151,7 +151,7 @@ def golden_records(
         ) {alias} USING (entity_id)""")
         selects.extend([f"{alias}.{quote(a)}" for a in group] + [f"{alias}.{quote(lead + '_source')}"])
     con.execute(f"""
-        {_writing(out, refresh)}
+        {filling(out, refresh)}
         SELECT e.entity_id, {", ".join(selects)}, e.mentions, e.feeds, e.first_seen, e.last_seen
         FROM (SELECT entity_id, count(*) AS mentions, list_sort(list(DISTINCT feed)) AS feeds,
                      min(recency) AS first_seen, max(recency) AS last_seen
@@ -174,10 +174,6 @@ def _scoped(assignments: str, changed: str | None) -> str:
     if changed is None:
         return assignments
     return f"(SELECT * FROM {assignments} WHERE entity_id IN (SELECT entity_id FROM {changed}))"
-
-
-def _writing(out: str, refresh: bool) -> str:
-    return f"INSERT INTO {out} BY NAME" if refresh else f"CREATE OR REPLACE TABLE {out} AS"
 
 
 def _history_sql(value: str, attribute: str | None = None) -> str:
@@ -218,4 +214,4 @@ def _history_table(con: duckdb.DuckDBPyConnection, out: str, select: str, assign
     refresh = _refresh(con, out, changed)
     con.execute(f"CREATE OR REPLACE TEMP VIEW _history_assignments AS SELECT mention_id, entity_id "
                 f"FROM {_scoped(assignments, changed if refresh else None)}")
-    con.execute(f"{_writing(out, refresh)} {select} ORDER BY ALL")
+    con.execute(f"{filling(out, refresh)} {select} ORDER BY ALL")
