@@ -41,13 +41,16 @@ def put_mentions(con, name: str, mentions: list[tuple[str, str]]) -> str:
     return name
 
 
-def put_edges(con, name: str, edges: list[tuple[str, str, float]]) -> str:
+def put_edges(con, name: str, edges: list[tuple[str, str, float]], identical: set[tuple[str, str]] | None = None) -> str:
+    """Match edges; with ``identical``, the flag column, true for the pairs named."""
     table = pa.table({
         "mention_id_l": [a for a, _, _ in edges], "mention_id_r": [b for _, b, _ in edges],
         "match_probability": pa.array([p for *_, p in edges], pa.float64()),
         "match_weight": pa.array([0.0] * len(edges), pa.float64()),
         "gamma_surname": pa.array([2] * len(edges), pa.int32()),  # evidence, passed through untouched
     })
+    if identical is not None:
+        table = table.append_column("identical", pa.array([(a, b) in identical for a, b, _ in edges]))
     con.register("_incoming", table)
     con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
     con.unregister("_incoming")
@@ -377,3 +380,37 @@ def test_the_cross_reference_says_why_each_record_is_in_its_entity(con):
     assert rows["intelligence|4|subject"] == ("intelligence", "4", None, None, None, True)
     assert entity["intelligence|4|subject"] == entity["warrants|9|wanted"]
     assert len(rows) == len(PEOPLE)
+
+
+def test_identical_records_count_as_every_copy_they_stand_for(con):
+    """Copies of one record are linked only to the earliest of them (the matcher scores one): the
+    guards count each group as all the pairs its copies make, so they decide as on every pair."""
+    def copies(name, n, d):
+        return [(f"{name}|{i}", day(d)) for i in range(n)]
+
+    def star(group):
+        return [(m, group[0][0], 0.99999) for m, _ in group[1:]]
+
+    def clustered(mentions, edges, flagged):
+        put_mentions(con, "mentions", mentions)
+        put_edges(con, "edges", edges, {(a, b) for a, b, p in edges if p > 0.9999} if flagged else None)
+        cluster_full(con, SETTINGS, TABLES, mentions="mentions", edges="edges", run=Run("run"))
+        return groups(con)
+
+    # two groups of three copies joined by one moderate pair: 3 x 3 pairs, none of them a bridge
+    a, b = copies("a", 3, 1), copies("b", 3, 2)
+    edges = star(a) + star(b) + [(a[0][0], b[0][0], 0.97)]
+    assert clustered(a + b, edges, flagged=True) == {frozenset(m for m, _ in a + b)}
+    assert clustered(a + b, edges, flagged=False) == {frozenset(m for m, _ in a), frozenset(m for m, _ in b)}
+    # five copies and five records each linked to the earliest copy: 10 + 5 x 5 of 45 pairs, dense
+    c, singles = copies("c", 5, 1), copies("s", 5, 2)
+    edges = star(c) + [(m, c[0][0], 0.98) for m, _ in singles]
+    assert clustered(c + singles, edges, flagged=True) == {frozenset(m for m, _ in c + singles)}
+    assert clustered(c + singles, edges, flagged=False) == {frozenset(m for m, _ in c)} | {
+        frozenset([m]) for m, _ in singles}
+    # a new copy of the first group linked incrementally joins it, and the bridge still holds
+    clustered(a + b, star(a) + star(b) + [(a[0][0], b[0][0], 0.97)], flagged=True)
+    put_mentions(con, "new_mentions", [("a|3", day(3))])
+    put_edges(con, "new_edges", [("a|3", "a|0", 0.99999)], identical={("a|3", "a|0")})
+    link_partition(con, SETTINGS, TABLES, mentions="new_mentions", edges="new_edges", run=Run("run-2"))
+    assert groups(con) == {frozenset(m for m, _ in a + b) | {"a|3"}}

@@ -220,11 +220,40 @@ def test_incremental_prediction_scores_only_pairs_with_a_new_mention(estate, mod
     con.register("new_ids", new.select(["mention_id"]))
     touching_new = "(mention_id_l IN (SELECT mention_id FROM new_ids) OR mention_id_r IN (SELECT mention_id FROM new_ids))"
     assert con.execute(f"SELECT count(*) FROM incremental_edges WHERE NOT {touching_new}").fetchall()[0][0] == 0
-    expected = con.execute(f"""SELECT mention_id_l, mention_id_r, round(match_probability, 9) FROM full_edges
+    expected = con.execute(f"""SELECT mention_id_l, mention_id_r, round(match_probability, 9), identical FROM full_edges
                                WHERE {touching_new} ORDER BY ALL""").fetchall()
-    got = con.execute("SELECT mention_id_l, mention_id_r, round(match_probability, 9) FROM incremental_edges ORDER BY ALL").fetchall()
+    got = con.execute("SELECT mention_id_l, mention_id_r, round(match_probability, 9), identical FROM incremental_edges "
+                      "ORDER BY ALL").fetchall()
     assert got == expected and len(got) > 0
     assert con.execute("SELECT count(*) FROM full_edges").fetchall()[0][0] > len(got)
+
+
+def test_identical_records_are_scored_once_and_cluster_as_if_each_were_scored(estate, model):
+    """Copies of a record (equal in every feature) are linked to the earliest of them by its pair's
+    score, flagged identical, and scored no further; the entities are those of scoring every copy."""
+    _, _, mentions, _ = estate
+    folded = predict_person_pairs(mentions, model)
+    every = predict_person_pairs(mentions, model, identical_above=None)
+    con = duckdb.connect()
+    con.register("mentions", mentions)
+    con.register("folded", folded)
+    features = ", ".join(sorted(FEATURE_COLUMNS - {"mention_id", "partition"}))
+    con.register("features", person_features(mentions))
+    # every copy has one identical edge, to the earliest record equal to it in every feature
+    con.execute(f"""
+        CREATE TABLE earliest AS
+        SELECT mention_id, first_value(mention_id) OVER (PARTITION BY {features} ORDER BY partition, mention_id) AS first
+        FROM features WHERE comparable""")
+    edges, copies, wrong = con.execute("""
+        SELECT count(*), count(DISTINCT CASE WHEN l.first = l.mention_id THEN r.mention_id ELSE l.mention_id END),
+               count(*) FILTER (WHERE l.first <> r.first OR (l.first = l.mention_id) = (r.first = r.mention_id))
+        FROM folded f JOIN earliest l ON l.mention_id = f.mention_id_l JOIN earliest r ON r.mention_id = f.mention_id_r
+        WHERE f.identical""").fetchall()[0]
+    assert edges > 0 and copies == edges and wrong == 0
+    assert con.execute("SELECT count(*) FROM folded WHERE identical AND match_probability < ?",
+                       [PERSON_SETTINGS.certain]).fetchall()[0][0] == 0
+    assert folded.num_rows < every.num_rows and not any(every.column("identical").to_pylist())
+    assert entities(mentions, folded) == entities(mentions, every)
 
 
 def test_kept_features_grow_by_a_file_for_new_records_and_are_rewritten_for_restaged_ones(estate, tmp_path):

@@ -10,7 +10,7 @@ give the same entities on the same edges:
 2. **Components.** Linked mentions form connected components.
 3. **Size and density guard.** A component of more than ``max_cluster_size`` mentions, or of
    more than ``small_cluster`` mentions with fewer than ``min_density`` of its possible pairs
-   linked, is split by raising the threshold inside it, one step of ``guard_ladder`` at a time,
+   linked (see *identical records* below), is split by raising the threshold inside it, one step of ``guard_ladder`` at a time,
    until every part passes or the ladder ends (a part still too big is kept and counted in
    the report). Forced links always stay.
 4. **Weak bridges.** Inside each part, a link whose removal would cut the part into two groups
@@ -21,6 +21,14 @@ give the same entities on the same edges:
 5. **Review 'different'.** A part holding both mentions of a ``different`` pair is rebuilt by
    adding its links strongest first (forced first), skipping any link that would join such a
    pair.
+
+Identical records. Edges may carry a boolean ``identical``: the two mentions are equal in every
+compared field, so a matcher scores one of them (the group's earliest) and links the others to it
+at a probability no guard cuts (``certain``), instead of scoring each copy against everything the
+first meets. The rule then counts each group of identical mentions as the copies it holds, so it
+decides as it would on every pair: a group of g mentions stands for g(g-1)/2 linked pairs, an edge
+between two groups of g and h mentions for g*h pairs, and such an edge is a bridge (step 4) only
+when both groups are single mentions.
 
 Stable ids. Mentions are ordered by (partition, mention_id): the *earliest* mention is the
 first in that order. An entity keeps its id from one run to the next wherever it persists:
@@ -72,6 +80,7 @@ from wmp_platform.sql import quote, sql_literal
 
 DECISIONS = ("same", "different")
 EDGE_COLUMNS = ("mention_id_l", "mention_id_r", "match_probability", "match_weight")
+IDENTICAL = "identical"  # an optional edge column (see the module docstring)
 DECISION_COLUMNS = ("mention_id_l", "mention_id_r", "decision", "decided_by", "decided_at")
 HISTORY_COLUMNS = (
     "run_id VARCHAR, run_time TIMESTAMPTZ, kind VARCHAR, old_ids VARCHAR[], new_ids VARCHAR[], mentions BIGINT"
@@ -155,6 +164,12 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     except duckdb.CatalogException:
         return False
     return True
+
+
+def identical_sql(con: duckdb.DuckDBPyConnection, edges: str) -> str:
+    """The edges' ``identical`` flag (see the module docstring), false where they carry none."""
+    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {edges}").fetchall()}
+    return quote(IDENTICAL) if IDENTICAL in present else "false"
 
 
 def require_columns(con: duckdb.DuckDBPyConnection, table: str, columns, what: str) -> None:
@@ -269,11 +284,13 @@ def _bridges(nodes: list[int], edges: list[tuple]) -> list[tuple[int, int]]:
 class _Guard:
     settings: ClusterSettings
     cannot: dict[int, set[int]]
+    inner: np.ndarray  # per node, its share of its identical group's pairs: (g - 1) / 2, else 0
     guarded: int = 0
     oversized: int = 0
 
     def resolve(self, nodes: list[int], edges: list[tuple]) -> list[list[int]]:
-        """Steps 3-5 of the rule on one component; edges are (a, b, probability, forced)."""
+        """Steps 3-5 of the rule on one component; edges are (a, b, probability, forced, pairs):
+        ``pairs``, the mention pairs the edge stands for (0 for an identical one: see ``inner``)."""
         groups = []
         for part_nodes, part_edges in self._size_and_density(nodes, edges, 0):
             for bridged_nodes, bridged_edges in self._weak_bridges(part_nodes, part_edges):
@@ -286,7 +303,10 @@ class _Guard:
         n = len(nodes)
         if n > self.settings.max_cluster_size:
             return True
-        return n > self.settings.small_cluster and len(edges) < self.settings.min_density * n * (n - 1) / 2
+        if n <= self.settings.small_cluster:
+            return False
+        linked = sum(e[4] for e in edges) + self.inner[nodes].sum()
+        return linked < self.settings.min_density * n * (n - 1) / 2
 
     def _size_and_density(self, nodes, edges, level):
         if not self._too_loose(nodes, edges):
@@ -307,7 +327,7 @@ class _Guard:
                 (part_edges[i][2], part_edges[i][0], part_edges[i][1], i)
                 for i, below in (_bridges(part_nodes, part_edges) if n >= 4 else [])
                 if not part_edges[i][3] and part_edges[i][2] < self.settings.bridge_threshold
-                and min(below, n - below) >= 2
+                and part_edges[i][4] == 1 and min(below, n - below) >= 2
             ]
             if not weak:
                 done.append((part_nodes, part_edges))
@@ -329,7 +349,7 @@ class _Guard:
                 x = parent[x]
             return x
 
-        for a, b, _, _ in sorted(edges, key=lambda e: (not e[3], -e[2], e[0], e[1])):
+        for a, b, *_ in sorted(edges, key=lambda e: (not e[3], -e[2], e[0], e[1])):
             ra, rb = find(a), find(b)
             if ra == rb:
                 continue
@@ -342,9 +362,16 @@ class _Guard:
         return [sorted(g) for g in group.values()]
 
 
+def _components(count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Per node 0..count-1, a label of its connected component on the edges given."""
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(count, count))
+    return connected_components(graph, directed=False)[1]
+
+
 def _cluster_graph(
     count: int, left: np.ndarray, right: np.ndarray, probability: np.ndarray, forced: np.ndarray,
     cannot_pairs: list[tuple[int, int]], settings: ClusterSettings, report: ClusterReport,
+    identical: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(cluster, component, settled) per node 0..count-1; each label is the smallest node index in it.
 
@@ -355,8 +382,7 @@ def _cluster_graph(
     """
     if count == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
-    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(count, count))
-    _, raw = connected_components(graph, directed=False)
+    raw = _components(count, left, right)
     # relabel each component by its smallest node
     first = np.full(raw.max() + 1, count, dtype=np.int64)
     np.minimum.at(first, raw, np.arange(count))
@@ -367,16 +393,21 @@ def _cluster_graph(
 
     sizes = np.bincount(component, minlength=count)
     edge_component = component[left]
-    edge_counts = np.bincount(edge_component, minlength=count)
+    # the mention pairs each edge stands for, and each node's share of its identical group's pairs
+    identical = np.zeros(len(left), dtype=bool) if identical is None else identical
+    group = _components(count, left[identical], right[identical])
+    group_size = np.bincount(group)[group]
+    pairs = np.where(identical, 0, group_size[left] * group_size[right])
+    inner = (group_size - 1) / 2
+    linked = np.bincount(edge_component, weights=pairs, minlength=count) + np.bincount(component, weights=inner,
+                                                                                        minlength=count)
     # A weak link can be a bridge only where the links at or above the bridge threshold (and forced
     # ones) do not hold the component together on their own: only there is the bridge search run.
     firm = forced | (probability >= settings.bridge_threshold)
-    _, firm_part = connected_components(
-        coo_matrix((np.ones(int(firm.sum()), dtype=np.int8), (left[firm], right[firm])), shape=(count, count)),
-        directed=False)
+    firm_part = _components(count, left[firm], right[firm])
     bridgeable = np.bincount(component, weights=firm_part != firm_part[component], minlength=count) > 0
     possible = sizes * (sizes - 1) / 2
-    loose = (sizes > settings.small_cluster) & (edge_counts < settings.min_density * np.maximum(possible, 1))
+    loose = (sizes > settings.small_cluster) & (linked < settings.min_density * np.maximum(possible, 1))
     needs = (sizes > settings.max_cluster_size) | loose | ((sizes >= 4) & bridgeable)
     cannot: dict[int, set[int]] = defaultdict(set)
     for a, b in cannot_pairs:
@@ -390,7 +421,7 @@ def _cluster_graph(
     if not len(work):
         return cluster, component, ~unsettled[component]
 
-    guard = _Guard(settings, cannot)
+    guard = _Guard(settings, cannot, inner)
     order = np.argsort(edge_component, kind="stable")
     starts = np.searchsorted(edge_component[order], work, side="left")
     ends = np.searchsorted(edge_component[order], work, side="right")
@@ -400,7 +431,7 @@ def _cluster_graph(
     for c, s, e, ns, ne in zip(work.tolist(), starts.tolist(), ends.tolist(), node_starts.tolist(), node_ends.tolist()):
         chosen = order[s:e]
         edges = list(zip(left[chosen].tolist(), right[chosen].tolist(), probability[chosen].tolist(),
-                         forced[chosen].tolist()))
+                         forced[chosen].tolist(), pairs[chosen].tolist()))
         nodes = node_order[ns:ne].tolist()
         for group in guard.resolve(nodes, edges):
             cluster[group] = min(group)
@@ -428,18 +459,19 @@ def _cluster_nodes(con, settings: ClusterSettings, nodes: str, links: str, repor
     strong = con.execute(f"""
         WITH pairs AS (
           SELECT least(mention_id_l, mention_id_r) AS a, greatest(mention_id_l, mention_id_r) AS b,
-                 max(match_probability) AS p, false AS forced
+                 max(match_probability) AS p, false AS forced,
+                 bool_or({identical_sql(con, links)} AND match_probability >= {settings.certain}) AS identical
           FROM {links} WHERE match_probability >= {settings.match_threshold} AND mention_id_l <> mention_id_r
           GROUP BY ALL
           UNION ALL
-          SELECT a, b, 1.0, true FROM _decisions WHERE decision = 'same'
+          SELECT a, b, 1.0, true, false FROM _decisions WHERE decision = 'same'
         ),
         kept AS (
-          SELECT a, b, max(p) AS p, bool_or(forced) AS forced FROM pairs
+          SELECT a, b, max(p) AS p, bool_or(forced) AS forced, bool_or(identical) AS identical FROM pairs
           ANTI JOIN (SELECT a, b FROM _decisions WHERE decision = 'different') USING (a, b)
           GROUP BY ALL
         )
-        SELECT l.ord AS l, r.ord AS r, kept.p, kept.forced
+        SELECT l.ord AS l, r.ord AS r, kept.p, kept.forced, kept.identical
         FROM kept JOIN _node_index l ON l.mention_id = kept.a JOIN _node_index r ON r.mention_id = kept.b""").fetchnumpy()
     cannot = con.execute("""
         SELECT l.ord, r.ord FROM _decisions d
@@ -448,6 +480,7 @@ def _cluster_nodes(con, settings: ClusterSettings, nodes: str, links: str, repor
     cluster, component, settled = _cluster_graph(
         count, np.asarray(strong["l"], dtype=np.int64), np.asarray(strong["r"], dtype=np.int64),
         np.asarray(strong["p"], dtype=np.float64), np.asarray(strong["forced"], dtype=bool), cannot, settings, report,
+        np.asarray(strong["identical"], dtype=bool),
     )
     # leaders by position: the node table in ord order, taken at each node's cluster and component
     nodes_in_order = con.sql("SELECT mention_id, partition FROM _node_index ORDER BY ord").to_arrow_table()
@@ -791,6 +824,9 @@ def link_partition(
         for left, right in (("mention_id_l", "mention_id_r"), ("mention_id_r", "mention_id_l")):  # either way round
             con.execute(f"DELETE FROM _new_links e USING {tables.links} k "
                         f"WHERE k.mention_id_l = e.{left} AND k.mention_id_r = e.{right}")
+    if identical_sql(con, "_new_links") != "false" and identical_sql(con, tables.links) == "false":
+        for table in (tables.links, tables.review):  # a hub linked before edges carried the flag
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {IDENTICAL} BOOLEAN DEFAULT false")
     _attach_certain(con, settings, a, decided)
     # touched: existing mentions on a new link, on a decision with a new mention, on a 'same' decision
     # the entities break or on a 'different' pair inside one component (it may be newer than the
@@ -834,14 +870,15 @@ def link_partition(
     con.execute("DROP TABLE IF EXISTS _touching")
     con.execute(f"""
         CREATE TEMP TABLE _touching AS
-        SELECT mention_id_l, mention_id_r, match_probability, rowid AS link_row FROM {tables.links}
+        SELECT mention_id_l, mention_id_r, match_probability, {identical_sql(con, tables.links)} AS identical,
+               rowid AS link_row FROM {tables.links}
         WHERE mention_id_l IN (SELECT mention_id FROM _affected) OR mention_id_r IN (SELECT mention_id FROM _affected)
         UNION ALL
-        SELECT mention_id_l, mention_id_r, match_probability, NULL FROM _new_links""")
+        SELECT mention_id_l, mention_id_r, match_probability, {identical_sql(con, '_new_links')}, NULL FROM _new_links""")
     con.execute("DROP TABLE IF EXISTS _links")
     con.execute("""
         CREATE TEMP TABLE _links AS
-        SELECT mention_id_l, mention_id_r, match_probability FROM _touching
+        SELECT mention_id_l, mention_id_r, match_probability, identical FROM _touching
         WHERE mention_id_l IN (SELECT mention_id FROM _affected) AND mention_id_r IN (SELECT mention_id FROM _affected)""")
     _cluster_nodes(con, settings, "_affected", "_links", report)
     assigned = assign_entity_ids(con, settings.prefix, "_membership", "_previous_affected", tables.history, run,

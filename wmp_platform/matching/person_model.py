@@ -28,9 +28,20 @@ probabilities, a JSON-able dict versioned by a hash of its content (``model_vers
 ``predict_person_pairs`` scores pairs with it without training, either all pairs among the
 mentions or, incrementally, new mentions against existing ones and among themselves.
 
-Edges: ``mention_id_l < mention_id_r``, ``match_probability``, ``match_weight`` and
+Identical records. A prolific offender's records are often copies of one another (the same
+name, date of birth, address and identifiers in every system), and each copy meets every record
+the others meet: at ten million feed rows, most candidate pairs were such repeats. Records equal
+in every feature are therefore scored once: the group's earliest record (by partition, then
+mention id) is scored against a copy of itself, and when that pair is certain (at or above
+``IDENTICAL_ABOVE``, a probability no clustering guard cuts) the other records of the group are
+linked to it by an edge with that pair's score and evidence, flagged ``identical``, and take no
+further part in scoring. The clustering counts each such group as the records it holds (see
+``clusters``), so the entities are those that scoring every copy would give.
+
+Edges: ``mention_id_l < mention_id_r``, ``match_probability``, ``match_weight``,
 ``evidence``, a list of (comparison, level, match_weight) whose weights add up to the
-pair's match weight (the first item is the prior), as in Splink's waterfall chart.
+pair's match weight (the first item is the prior), as in Splink's waterfall chart, and
+``identical``.
 """
 
 from __future__ import annotations
@@ -53,6 +64,7 @@ import pyarrow as pa
 
 from wmp_platform.declarations import PERSON_ATTRIBUTES
 from wmp_platform.ingest import _write_parquet_atomically
+from wmp_platform.matching.clusters import IDENTICAL, PERSON_SETTINGS
 from wmp_platform.matching.mentions import attribute_type
 from wmp_platform.sql import quote, sql_literal
 
@@ -60,6 +72,7 @@ FORENAME_VARIANTS = Path(__file__).with_name("forename_variants.csv")
 DETERMINISTIC_WEIGHT = 50.0  # a collar-number edge: a bayes factor of 2**50, certain in practice
 DEFAULT_THRESHOLD = 0.1  # pairs below this probability are not kept as edges
 MEMORY_LIMIT = "2GB"
+IDENTICAL_ABOVE = PERSON_SETTINGS.certain  # identical records are folded when their pair is this certain
 M_FLOOR = 1e-4  # the least m probability a level keeps after training (see _with_floor_on_m)
 FAR_APART_YEARS = 1  # dates of birth further apart than this are rarely one person's ...
 FAR_APART_M = 1e-3  # ... one true match in a thousand (see the dob comparison)
@@ -633,6 +646,7 @@ EDGE_SCHEMA = pa.schema([
     ("mention_id_l", pa.string()), ("mention_id_r", pa.string()),
     ("match_probability", pa.float64()), ("match_weight", pa.float64()),
     ("evidence", pa.list_(pa.struct([("comparison", pa.string()), ("level", pa.string()), ("match_weight", pa.float64())]))),
+    (IDENTICAL, pa.bool_()),
 ])
 
 
@@ -640,7 +654,7 @@ def _edges_from_predictions(con, predictions: str, model: dict[str, Any]) -> str
     columns = {row[0] for row in con.execute(f"DESCRIBE {predictions}").fetchall()}
     return f"""
 SELECT least(mention_id_l, mention_id_r) AS mention_id_l, greatest(mention_id_l, mention_id_r) AS mention_id_r,
-       match_probability, match_weight, {_evidence_sql(model, columns)} AS evidence
+       match_probability, match_weight, {_evidence_sql(model, columns)} AS evidence, false AS {IDENTICAL}
 FROM {predictions}"""
 
 
@@ -658,7 +672,7 @@ WITH anchors AS (
   FROM features_all WHERE collar_number IS NOT NULL GROUP BY ALL
 )
 SELECT least(m.mention_id, a.anchor) AS mention_id_l, greatest(m.mention_id, a.anchor) AS mention_id_r,
-       1.0 AS match_probability, {DETERMINISTIC_WEIGHT} AS match_weight, {evidence} AS evidence
+       1.0 AS match_probability, {DETERMINISTIC_WEIGHT} AS match_weight, {evidence} AS evidence, false AS {IDENTICAL}
 FROM {scope} m JOIN anchors a USING (collar_number)
 WHERE m.mention_id <> a.anchor"""
 
@@ -669,6 +683,7 @@ def predict_person_pairs(
     new_mentions: Mentions | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     *,
+    identical_above: float | None = IDENTICAL_ABOVE,
     memory_limit: str = MEMORY_LIMIT,
 ) -> pa.Table:
     """Score candidate pairs of person mentions with a trained model; keep those with
@@ -677,9 +692,10 @@ def predict_person_pairs(
 
     Without ``new_mentions``: every candidate pair among ``mentions``. With them: only pairs
     of a new mention with an existing one and pairs of new mentions; a mention in both is
-    taken as new. Term frequencies come from all the mentions given.
+    taken as new. Term frequencies come from all the mentions given. Identical records are folded
+    when their pair scores at least ``identical_above`` (module docstring; None: every record is scored).
     """
-    with _scored_pairs(mentions, model, new_mentions, threshold, memory_limit) as (con, query):
+    with _scored_pairs(mentions, model, new_mentions, threshold, identical_above, memory_limit) as (con, query):
         return con.sql(query).to_arrow_table().cast(EDGE_SCHEMA)
 
 
@@ -690,17 +706,18 @@ def write_person_pairs(
     new_mentions: Mentions | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     *,
+    identical_above: float | None = IDENTICAL_ABOVE,
     memory_limit: str = MEMORY_LIMIT,
 ) -> int:
     """``predict_person_pairs`` written to a Parquet file (atomically) by DuckDB, which spills to
     disk rather than holding a large hub's edges in memory; returns the edge count."""
-    with _scored_pairs(mentions, model, new_mentions, threshold, memory_limit) as (con, query):
+    with _scored_pairs(mentions, model, new_mentions, threshold, identical_above, memory_limit) as (con, query):
         return _copy_atomically(con, query, Path(path))
 
 
 @contextmanager
 def _scored_pairs(mentions: Mentions, model: dict[str, Any] | Path | str, new_mentions: Mentions | None,
-                  threshold: float, memory_limit: str):
+                  threshold: float, identical_above: float | None, memory_limit: str):
     """An open connection and the query of the edges (see ``predict_person_pairs``)."""
     if not isinstance(model, dict):
         model = load_person_model(model)
@@ -715,32 +732,80 @@ def _scored_pairs(mentions: Mentions, model: dict[str, Any] | Path | str, new_me
                 SELECT * FROM features_existing ANTI JOIN features_new USING (mention_id)
                 UNION ALL BY NAME SELECT * FROM features_new""")
         con.execute("CREATE TEMP VIEW comparable_all AS SELECT * FROM features_all WHERE comparable")
-        db_api, linker = _linker(con, "comparable_all", model)
+        con.execute("CREATE TEMP TABLE identical_copies (mention_id VARCHAR, earliest VARCHAR)")
+        con.execute("CREATE TEMP VIEW comparable_scored AS SELECT * FROM comparable_all "
+                    "ANTI JOIN identical_copies USING (mention_id)")
+        db_api, linker = _linker(con, "comparable_scored", model)
         _register_term_frequencies(con, db_api, linker, "comparable_all", _tf_columns(model))
         if new_mentions is None:
+            parts = _identical_edges(con, db_api, linker, model, "comparable_all", identical_above)
             scored = [linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")]
         else:
             # only existing mentions that share a blocking key with a new one can pair with it:
-            # scoring the rest of a large hub would only be thrown away
+            # scoring the rest of a large hub would only be thrown away (copies of a record share
+            # its keys, so its whole group of identical records is among them)
             con.execute(f"""
                 CREATE TEMP TABLE features_old AS
                 SELECT * FROM features_existing
                 WHERE comparable AND ({_shares_a_block_sql(con, model, 'features_new')})
                   AND mention_id NOT IN (SELECT mention_id FROM features_new)""")
             con.execute("CREATE TEMP TABLE comparable_new AS SELECT * FROM features_new WHERE comparable")
+            con.execute("CREATE TEMP VIEW comparable_near AS SELECT * FROM features_old UNION ALL BY NAME SELECT * FROM comparable_new")
+            # the existing copies' edges are in the hub already: only the new ones' are made
+            parts = _identical_edges(con, db_api, linker, model, "comparable_near", identical_above,
+                                     only="features_new")
+            for table in ("features_old", "comparable_new"):
+                con.execute(f"DELETE FROM {table} WHERE mention_id IN (SELECT mention_id FROM identical_copies)")
             new, old = db_api.register("comparable_new"), db_api.register("features_old")
             scored = [
                 linker.inference.predict_between(old, new, threshold_match_probability=threshold, warning_mode="never"),
                 linker.inference.predict_within(new, threshold_match_probability=threshold, warning_mode="never"),
             ]
-        parts = [_edges_from_predictions(con, s.physical_name, model) for s in scored]
+        parts += [_edges_from_predictions(con, s.physical_name, model) for s in scored]
         parts.append(_collar_edges_sql(None if new_mentions is None else "features_new"))
         query = "\nUNION ALL\n".join(f"SELECT * FROM ({part})" for part in parts)
         # one edge a pair: officers on the roster are scored by name too; their collar number wins
         yield con, f"""
-            SELECT * FROM ({query}) WHERE match_probability >= {threshold!r}
-            QUALIFY row_number() OVER (PARTITION BY mention_id_l, mention_id_r ORDER BY match_weight DESC) = 1
+            SELECT * REPLACE (bool_or({IDENTICAL}) OVER pair AS {IDENTICAL}) FROM ({query})
+            WHERE match_probability >= {threshold!r}
+            WINDOW pair AS (PARTITION BY mention_id_l, mention_id_r)
+            QUALIFY row_number() OVER (pair ORDER BY match_weight DESC) = 1
             ORDER BY mention_id_l, mention_id_r"""
+
+
+def _identical_edges(con: duckdb.DuckDBPyConnection, db_api, linker, model: dict[str, Any], records: str,
+                     above: float | None, only: str | None = None) -> list[str]:
+    """Fold the identical records among ``records`` (see the module docstring): fills the temp table
+    ``identical_copies(mention_id, earliest)`` with every record that need not be scored, and returns
+    the query of their edges to the earliest record of their group (only of those in ``only``), if any."""
+    if above is None:
+        return []
+    features = sorted(FEATURE_COLUMNS - {"mention_id", "partition"})
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE identical_groups AS
+        SELECT arg_min(mention_id, (partition, mention_id)) AS earliest, list(mention_id) AS members
+        FROM {records} GROUP BY {', '.join(features)} HAVING count(*) > 1""")
+    # the earliest of each group against a copy of itself: the score its copies would get
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE identical_earliest AS
+        SELECT r.*, r.mention_id AS earliest FROM {records} r SEMI JOIN identical_groups g ON r.mention_id = g.earliest""")
+    con.execute("CREATE OR REPLACE TEMP TABLE identical_twins AS "
+                "SELECT * REPLACE (mention_id || ' (copy)' AS mention_id) FROM identical_earliest")
+    twins = linker.inference.predict_between(
+        db_api.register("identical_earliest"), db_api.register("identical_twins"),
+        blocking_rules_to_generate_predictions=['l."earliest" = r."earliest"'],
+        threshold_match_probability=above, warning_mode="never")
+    con.execute(f"""
+        INSERT INTO identical_copies
+        SELECT unnest(g.members) AS mention_id, g.earliest
+        FROM identical_groups g SEMI JOIN {twins.physical_name} t ON least(t.mention_id_l, t.mention_id_r) = g.earliest""")
+    con.execute("DELETE FROM identical_copies WHERE mention_id = earliest")
+    scope = "" if only is None else f"WHERE c.mention_id IN (SELECT mention_id FROM {only})"
+    return [f"""
+SELECT least(c.mention_id, c.earliest) AS mention_id_l, greatest(c.mention_id, c.earliest) AS mention_id_r,
+       t.match_probability, t.match_weight, t.evidence, true AS {IDENTICAL}
+FROM identical_copies c JOIN ({_edges_from_predictions(con, twins.physical_name, model)}) t ON t.mention_id_l = c.earliest
+{scope}"""]
 
 
 def _rule_sides(rule: str) -> tuple[list[str], list[str]]:
