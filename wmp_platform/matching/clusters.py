@@ -10,9 +10,9 @@ give the same entities on the same edges:
 2. **Components.** Linked mentions form connected components.
 3. **Size and density guard.** A component of more than ``max_cluster_size`` mentions, or of
    more than ``small_cluster`` mentions with fewer than ``min_density`` of its possible pairs
-   linked (see *identical records* below), is split by raising the threshold inside it, one step of ``guard_ladder`` at a time,
-   until every part passes or the ladder ends (a part still too big is kept and counted in
-   the report). Forced links always stay.
+   linked (see *identical records* below), is split by raising the threshold inside it, one
+   step of ``guard_ladder`` at a time, until every part passes or the ladder ends (a part still
+   too big is kept and counted in the report). Forced links always stay.
 4. **Weak bridges.** Inside each part, a link whose removal would cut the part into two groups
    of at least two mentions each, and whose probability is below ``bridge_threshold``, is cut,
    weakest first, until none is left: two groups of records that agree only through one
@@ -166,14 +166,17 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return True
 
 
+def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
+
+
 def identical_sql(con: duckdb.DuckDBPyConnection, edges: str) -> str:
     """The edges' ``identical`` flag (see the module docstring), false where they carry none."""
-    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {edges}").fetchall()}
-    return quote(IDENTICAL) if IDENTICAL in present else "false"
+    return quote(IDENTICAL) if IDENTICAL in columns_of(con, edges) else "false"
 
 
 def require_columns(con: duckdb.DuckDBPyConnection, table: str, columns, what: str) -> None:
-    present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
+    present = columns_of(con, table)
     missing = [c for c in columns if c not in present]
     if missing:
         raise ValueError(f"{what} table {table!r} lacks column(s) {', '.join(missing)}; has {sorted(present)}")
@@ -370,8 +373,7 @@ def _components(count: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 def _cluster_graph(
     count: int, left: np.ndarray, right: np.ndarray, probability: np.ndarray, forced: np.ndarray,
-    cannot_pairs: list[tuple[int, int]], settings: ClusterSettings, report: ClusterReport,
-    identical: np.ndarray | None = None,
+    cannot_pairs: list[tuple[int, int]], settings: ClusterSettings, report: ClusterReport, identical: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(cluster, component, settled) per node 0..count-1; each label is the smallest node index in it.
 
@@ -394,7 +396,6 @@ def _cluster_graph(
     sizes = np.bincount(component, minlength=count)
     edge_component = component[left]
     # the mention pairs each edge stands for, and each node's share of its identical group's pairs
-    identical = np.zeros(len(left), dtype=bool) if identical is None else identical
     group = _components(count, left[identical], right[identical])
     group_size = np.bincount(group)[group]
     pairs = np.where(identical, 0, group_size[left] * group_size[right])
@@ -824,7 +825,8 @@ def link_partition(
         for left, right in (("mention_id_l", "mention_id_r"), ("mention_id_r", "mention_id_l")):  # either way round
             con.execute(f"DELETE FROM _new_links e USING {tables.links} k "
                         f"WHERE k.mention_id_l = e.{left} AND k.mention_id_r = e.{right}")
-    if identical_sql(con, "_new_links") != "false" and identical_sql(con, tables.links) == "false":
+    new_identical = identical_sql(con, "_new_links")
+    if new_identical != "false" and identical_sql(con, tables.links) == "false":
         for table in (tables.links, tables.review):  # a hub linked before edges carried the flag
             con.execute(f"ALTER TABLE {table} ADD COLUMN {IDENTICAL} BOOLEAN DEFAULT false")
     _attach_certain(con, settings, a, decided)
@@ -874,7 +876,7 @@ def link_partition(
                rowid AS link_row FROM {tables.links}
         WHERE mention_id_l IN (SELECT mention_id FROM _affected) OR mention_id_r IN (SELECT mention_id FROM _affected)
         UNION ALL
-        SELECT mention_id_l, mention_id_r, match_probability, {identical_sql(con, '_new_links')}, NULL FROM _new_links""")
+        SELECT mention_id_l, mention_id_r, match_probability, {new_identical}, NULL FROM _new_links""")
     con.execute("DROP TABLE IF EXISTS _links")
     con.execute("""
         CREATE TEMP TABLE _links AS

@@ -29,7 +29,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from wmp_platform.matching.clusters import filling, require_columns, table_exists
+from wmp_platform.matching.clusters import (
+    columns_of,
+    filling,
+    require_columns,
+    table_exists,
+)
 from wmp_platform.matching.mentions import ATTRIBUTES
 from wmp_platform.sql import quote, sql_literal
 from wmp_platform.storage import UNPARTITIONED
@@ -90,10 +95,6 @@ def load_survivorship(con: duckdb.DuckDBPyConnection, table: str = "survivorship
     return table
 
 
-def _columns(con, table: str) -> set[str]:
-    return {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
-
-
 def _rules(con, rules: str, kind: str) -> list[tuple[list[str], str, list[str]]]:
     return [(attributes.split(), rule, sources.split()) for attributes, rule, sources in con.execute(
         f"SELECT attributes, rule, sources FROM {rules} WHERE kind = ? ORDER BY line", [kind]).fetchall()]
@@ -118,7 +119,7 @@ def golden_records(
     """
     out = out or f"{kind}_golden"
     require_columns(con, mentions, ("mention_id", "feed", "partition"), f"{kind} mentions")
-    present = _columns(con, mentions)
+    present = columns_of(con, mentions)
     # an attribute no feed maps may be missing from the mentions: its group is left out
     groups = [(group, rule, sources) for group, rule, sources in _rules(con, rules, kind) if group[0] in present]
     if not groups:
@@ -202,7 +203,7 @@ def history_tables(
         if value:
             made[what] = f"{prefix}_{what}"
             _history_table(con, made[what], _history_sql(value), assignments, changed)
-    identifiers = [a for a in spec.identifiers if a in _columns(con, mentions)]
+    identifiers = [a for a in spec.identifiers if a in columns_of(con, mentions)]
     if identifiers:
         made["identifiers"] = f"{prefix}_identifiers"
         _history_table(con, made["identifiers"], " UNION ALL ".join(_history_sql(quote(a), a) for a in identifiers),
