@@ -206,6 +206,68 @@ def test_a_vehicle_by_registration_in_any_spacing_and_case(estate):
         assert search_vehicle(con, "ZZ99ZZZ").hits == []
 
 
+def test_a_reader_limited_to_some_feeds_finds_only_what_those_feeds_recorded(estate):
+    """Need-to-know: a name, date of birth, identifier, registration, postcode, UPRN or address that only
+    feeds a reader does not see recorded finds nothing through it (``feeds``); the same search over the
+    feeds that recorded it finds the entity."""
+    def ids(result):
+        return {h.entity_id for h in result.hits}
+
+    with open_published(estate) as con:
+        every = {f for (f,) in con.execute(" UNION ".join(
+            f"SELECT DISTINCT split_part(mention_id, '|', 1) FROM entities.{kind}_assignments"
+            for kind in ("person", "vehicle", "location"))).fetchall()}
+        checked = Counter()
+        identifiers = [(search_person, "person", "pnc_id"), (search_person, "person", "phone"),
+                       (search_vehicle, "vehicle", "registration"), (search_location, "location", "uprn")]
+        for search, kind, attribute in identifiers:
+            for entity, value, feeds in con.execute(f"""
+                    SELECT entity_id, value, feeds FROM entities.{kind}_identifiers
+                    WHERE attribute = ? AND len(feeds) < {len(every)} ORDER BY entity_id, value LIMIT 5""",
+                                                    [attribute]).fetchall():
+                assert entity in ids(search(con, value, limit=100)) & ids(search(con, value, limit=100, feeds=feeds))
+                assert entity not in ids(search(con, value, limit=100, feeds=every - set(feeds))), (kind, value)
+                checked[attribute] += 1
+        # a person by name: every name of theirs recorded by some feeds only
+        for entity, name, feeds in con.execute("""
+                SELECT g.entity_id, concat_ws(' ', g.forename, g.surname), list_distinct(flatten(list(a.feeds)))
+                FROM entities.person_golden g JOIN entities.person_aliases a USING (entity_id)
+                WHERE g.forename IS NOT NULL AND g.surname IS NOT NULL
+                GROUP BY ALL ORDER BY g.entity_id LIMIT 8""").fetchall():
+            assert entity in ids(search_person(con, name, limit=100, feeds=feeds))
+            assert entity not in ids(search_person(con, name, limit=100, feeds=every - set(feeds))), name
+            checked["name"] += 1
+        # a date of birth only hidden feeds recorded is unknown to the reader: it neither finds nor scores
+        for entity, name, dob, dob_feeds, name_feeds in con.execute("""
+                WITH d AS (SELECT entity_id, value, feeds FROM entities.person_identifiers WHERE attribute = 'dob'
+                           QUALIFY count(*) OVER (PARTITION BY entity_id) = 1),
+                     n AS (SELECT entity_id, list_distinct(flatten(list(feeds))) AS feeds
+                           FROM entities.person_aliases GROUP BY entity_id)
+                SELECT g.entity_id, concat_ws(' ', g.forename, g.surname), d.value, d.feeds,
+                       list_filter(n.feeds, lambda f: NOT list_contains(d.feeds, f))
+                FROM entities.person_golden g JOIN d USING (entity_id) JOIN n USING (entity_id)
+                WHERE g.forename IS NOT NULL AND g.surname IS NOT NULL AND g.dob_source IN d.feeds
+                  AND len(list_filter(n.feeds, lambda f: NOT list_contains(d.feeds, f))) > 0
+                ORDER BY g.entity_id LIMIT 5""").fetchall():
+            seen = {h.entity_id: h.matched for h in search_person(con, name, dob, limit=100).hits}
+            assert seen[entity].endswith("dob same")
+            limited = {h.entity_id: h.matched for h in search_person(con, name, dob, limit=100, feeds=name_feeds).hits}
+            assert limited[entity].endswith("dob unknown"), (name, dob, limited[entity])
+            checked["dob"] += 1
+        # a place by postcode and by address: every address of it recorded by some feeds only
+        for entity, address, postcode, feeds in con.execute("""
+                SELECT g.entity_id, g.address, g.postcode, list_distinct(flatten(list(a.feeds)))
+                FROM entities.location_golden g JOIN entities.location_addresses a USING (entity_id)
+                WHERE g.postcode IS NOT NULL AND regexp_matches(g.address, '^[0-9]+ [A-Z]')
+                GROUP BY ALL HAVING len(list_distinct(flatten(list(a.feeds)))) < ?
+                ORDER BY g.entity_id LIMIT 5""", [len(every)]).fetchall():
+            for text in (postcode, address):
+                assert entity in ids(search_location(con, text, limit=100, feeds=feeds)), text
+                assert entity not in ids(search_location(con, text, limit=100, feeds=every - set(feeds))), text
+            checked["place"] += 1
+    assert all(checked[what] for what in ("pnc_id", "phone", "registration", "uprn", "name", "dob", "place")), checked
+
+
 def test_a_place_by_postcode_and_by_address_text(estate):
     with open_published(estate) as con:
         entity, address, postcode, uprn = con.execute("""

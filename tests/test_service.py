@@ -18,8 +18,9 @@ import pytest
 from service_server import SERVICE_TOKENS, running_service  # noqa: F401  (fixture `service`: the running server)
 
 from wmp_platform.cli import main
-from wmp_platform.service.access import load_roles
+from wmp_platform.service.access import SENSITIVITY_BIT, load_roles
 from wmp_platform.service.audit import AUDIT_FILE, AUDIT_FOLDER, audit_path, verify
+from wmp_platform.service.served import SnapshotSources
 from wmp_platform.snapshot import open_published, publish_snapshot
 
 WHY = "Incident 4471: confirming the identity of a person stopped"
@@ -162,6 +163,61 @@ def test_search_hits_only_from_hidden_feeds_are_not_shown(client, snapshot):
                 assert set(people[hit["entity_id"]]["feeds"]) & visible_feeds(role, snapshot["sensitivity"])
         assert entity in found["intelligence_analyst"] and entity in found["administrator"], name
         assert entity not in found["response_officer"] and entity not in found["investigator"], name
+
+
+def test_counts_dates_and_matched_names_tell_nothing_of_hidden_feeds(client, snapshot, service):
+    """A response officer's view and hits count only the records of feeds the role sees (and date them
+    by those); an item some of whose feeds are hidden shows no count or dates; a name only intelligence
+    recorded is never what a hit matched."""
+    people = snapshot["views"]["person"]
+    sees = visible_feeds("response_officer", snapshot["sensitivity"])
+    with open_published(service.layout) as con:
+        records = con.execute("""
+            SELECT entity_id, split_part(mention_id, '|', 1), count(*), min(nullif(partition, 'all')),
+                   max(nullif(partition, 'all'))
+            FROM entities.person_assignments GROUP BY ALL""").fetchall()
+        intelligence_names = con.execute("""
+            SELECT a.entity_id, a.value FROM entities.person_aliases a JOIN entities.person_golden g USING (entity_id)
+            WHERE a.feeds = ['intelligence'] AND len(g.feeds) > 1 ORDER BY 1, 2""").fetchall()
+    mixed = sorted(e for e, v in people.items() if "intelligence" in v["feeds"] and set(v["feeds"]) & sees)
+    assert len(mixed) >= 5 and intelligence_names
+    for entity in mixed[:8]:
+        mine = [r for r in records if r[0] == entity and r[1] in sees]
+        shown = get(client, "response_officer", f"/api/person/{entity}", justification=WHY).json()["view"]
+        assert shown["mentions"] == sum(r[2] for r in mine) < people[entity]["mentions"]
+        assert (shown["first_seen"], shown["last_seen"]) == (min(r[3] for r in mine), max(r[4] for r in mine))
+        for alias, full in zip(shown["aliases"], [a for a in people[entity]["aliases"] if set(a["feeds"]) & sees]):
+            cut = set(full["feeds"]) - sees
+            assert alias["mentions"] == (None if cut else full["mentions"]), (entity, alias)
+        name = " ".join(filter(None, (people[entity]["forename"], people[entity]["surname"])))
+        hits = get(client, "response_officer", "/api/search/person", q=name, justification=WHY, page_size=50).json()
+        assert [h["summary"]["mentions"] for h in hits["hits"] if h["entity_id"] == entity] == [shown["mentions"]]
+    for entity, alias in intelligence_names:
+        for role in ("response_officer", "intelligence_analyst"):
+            hits = get(client, role, "/api/search/person", q=alias, justification=WHY, page_size=50).json()["hits"]
+            matched = [h["matched"] for h in hits if h["entity_id"] == entity]
+            if role == "intelligence_analyst":
+                assert matched == [f"name {alias}"], (alias, matched)
+            else:
+                assert f"name {alias}" not in matched, (alias, matched)
+
+
+def test_active_warnings_of_hits_count_only_feeds_the_role_sees(service, snapshot):
+    """With warrants declared restricted, a hit's active warnings leave the warrants out for a role that
+    does not see restricted feeds (the service's sources over the real snapshot)."""
+    bits = {feed: SENSITIVITY_BIT["restricted" if feed == "warrants" else level]
+            for feed, level in snapshot["sensitivity"].items()}
+    sees = SENSITIVITY_BIT["official"] | SENSITIVITY_BIT["official_sensitive"]
+    people = snapshot["views"]["person"]
+    warned = sorted(e for e, v in people.items() if any(w["active"] for w in v["warnings"]))
+    assert any(w["feed"] == "warrants" for e in warned for w in people[e]["warnings"])
+    with open_published(service.layout) as con:
+        sources = SnapshotSources(con, bits)
+    at = sources.positions("person", warned)
+    for everything, expected in ((SENSITIVITY_BIT["restricted"] | sees, lambda w: True),
+                                 (sees, lambda w: w["feed"] != "warrants")):
+        counts = sources.visible_counts("person", at, everything)["active_warnings"]
+        assert counts == [sum(1 for w in people[e]["warnings"] if w["active"] and expected(w)) for e in warned]
 
 
 def test_the_auditor_sees_the_audit_log_only(client):

@@ -51,6 +51,7 @@ import threading
 import time
 import unicodedata
 import weakref
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -76,6 +77,8 @@ from wmp_platform.identifiers import (
 )
 from wmp_platform.matching.locations import WORD_SIMILARITY, _words
 from wmp_platform.matching.person_model import _key, forename_variants
+from wmp_platform.sql import sql_literal
+from wmp_platform.storage import UNPARTITIONED
 
 SCHEMA = "search"
 KINDS = ("person", "vehicle", "location")
@@ -177,8 +180,8 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         SELECT entity_id, arg_max(value, mentions) AS name, sum(mentions) AS name_mentions,
                CASE WHEN len(t) > 1 OR forename_only THEN t[1] END AS forename,
                CASE WHEN len(t) > 2 THEN t[2:-2] ELSE [] END AS middle,
-               CASE WHEN NOT forename_only THEN t[-1] END AS surname
-        FROM (SELECT a.entity_id, a.value, a.mentions, wmp_name_tokens(a.value) AS t,
+               CASE WHEN NOT forename_only THEN t[-1] END AS surname, list_sort(list_distinct(flatten(list(feeds)))) AS feeds
+        FROM (SELECT a.entity_id, a.value, a.mentions, a.feeds, wmp_name_tokens(a.value) AS t,
                      len(t) = 1 AND g.surname IS NULL AND wmp_name_key(g.forename) = t[1] AS forename_only
               FROM entities.person_aliases a LEFT JOIN entities.person_golden g USING (entity_id))
         WHERE len(t) > 0 GROUP BY entity_id, t, forename_only""")
@@ -197,12 +200,25 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                concat_ws(' ', forename, middle_names, surname) AS golden_name, dob AS golden_dob, pnc_id, postcode,
                mentions, active_warnings
         FROM views.person_360 ORDER BY entity_no""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _person_dobs AS
+        SELECT entity_id, dob, list_sort(list_distinct(flatten(list(feeds)))) AS feeds
+        FROM (SELECT entity_id, TRY_CAST(value AS DATE) AS dob, feeds FROM entities.person_identifiers
+              WHERE attribute = 'dob'
+              UNION ALL SELECT entity_id, dob, [dob_source] FROM entities.person_golden)
+        WHERE dob IS NOT NULL GROUP BY entity_id, dob""")
+    # the sets of feeds a name or a date of birth comes from, numbered: the name index holds numbers
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {SCHEMA}.feed_sets AS
+        SELECT CAST(row_number() OVER (ORDER BY feeds) - 1 AS INTEGER) AS feed_set, feeds
+        FROM (SELECT feeds FROM _name_forms UNION SELECT feeds FROM _person_dobs) ORDER BY feed_set""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.person_names AS
         SELECT e.entity_no, f.name_no AS forename_no, s.name_no AS surname_no, m1.name_no AS middle_no,
-               m2.name_no AS middle2_no, x.name, CAST(x.name_mentions AS INTEGER) AS name_mentions
+               m2.name_no AS middle2_no, x.name, CAST(x.name_mentions AS INTEGER) AS name_mentions, fs.feed_set
         FROM _name_forms x
         JOIN {SCHEMA}.person_entities e USING (entity_id)
+        JOIN {SCHEMA}.feed_sets fs USING (feeds)
         LEFT JOIN {SCHEMA}.name_keys s ON s.name_key = x.surname
         LEFT JOIN {SCHEMA}.name_keys f ON f.name_key = x.forename
         LEFT JOIN {SCHEMA}.name_keys m1 ON m1.name_key = x.middle[1]
@@ -210,14 +226,12 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ORDER BY surname_no NULLS FIRST, entity_no, forename_no""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.person_dobs AS
-        SELECT DISTINCT e.entity_no, d.dob
-        FROM (SELECT entity_id, TRY_CAST(value AS DATE) AS dob FROM entities.person_identifiers WHERE attribute = 'dob'
-              UNION ALL SELECT entity_id, dob FROM entities.person_golden) d
-        JOIN {SCHEMA}.person_entities e USING (entity_id)
-        WHERE d.dob IS NOT NULL ORDER BY d.dob, e.entity_no""")
+        SELECT e.entity_no, d.dob, fs.feed_set
+        FROM _person_dobs d JOIN {SCHEMA}.person_entities e USING (entity_id) JOIN {SCHEMA}.feed_sets fs USING (feeds)
+        ORDER BY d.dob, e.entity_no""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.person_identifiers AS
-        SELECT i.value, i.attribute, i.entity_id, i.mentions AS value_mentions,
+        SELECT i.value, i.attribute, i.entity_id, i.mentions AS value_mentions, i.feeds,
                concat_ws(' ', v.forename, v.middle_names, v.surname) AS golden_name, v.dob AS golden_dob, v.pnc_id,
                v.postcode, v.mentions, v.active_warnings
         FROM entities.person_identifiers i JOIN views.person_360 v USING (entity_id)
@@ -226,43 +240,66 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.vehicle_registrations AS
         SELECT r.registration, r.entity_id, bool_or(r.current) AS current, g.registration AS current_registration,
-               g.make, g.model, g.colour, g.mentions
-        FROM (SELECT wmp_vrm(registration) AS registration, entity_id, true AS current FROM entities.vehicle_golden
+               g.make, g.model, g.colour, g.mentions, list_sort(list_distinct(flatten(list(r.feeds)))) AS feeds
+        FROM (SELECT wmp_vrm(registration) AS registration, entity_id, true AS current, [registration_source] AS feeds
+              FROM entities.vehicle_golden
               UNION ALL
-              SELECT wmp_vrm(value), entity_id, false FROM entities.vehicle_identifiers WHERE attribute = 'registration') r
+              SELECT wmp_vrm(value), entity_id, false, feeds FROM entities.vehicle_identifiers
+              WHERE attribute = 'registration') r
         JOIN entities.vehicle_golden g USING (entity_id)
         WHERE r.registration IS NOT NULL GROUP BY ALL ORDER BY r.registration, r.entity_id""")
     place = "g.address, g.postcode AS current_postcode, g.uprn AS current_uprn, g.mentions"
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.location_postcodes AS
-        SELECT p.postcode, p.entity_id, bool_or(p.current) AS current, {place}
-        FROM (SELECT wmp_postcode(postcode) AS postcode, entity_id, true AS current FROM entities.location_golden
+        SELECT p.postcode, p.entity_id, bool_or(p.current) AS current, {place},
+               list_sort(list_distinct(flatten(list(p.feeds)))) AS feeds
+        FROM (SELECT wmp_postcode(postcode) AS postcode, entity_id, true AS current, [address_source] AS feeds
+              FROM entities.location_golden
               UNION ALL
-              SELECT wmp_postcode(regexp_extract(value, ',([^,]*)$', 1)), entity_id, false FROM entities.location_addresses) p
+              SELECT wmp_postcode(regexp_extract(value, ',([^,]*)$', 1)), entity_id, false, feeds
+              FROM entities.location_addresses) p
         JOIN entities.location_golden g USING (entity_id)
         WHERE wmp_valid_postcode(p.postcode) GROUP BY ALL ORDER BY p.postcode, p.entity_id""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.location_uprns AS
-        SELECT DISTINCT u.uprn, u.entity_id, {place}
-        FROM (SELECT CAST(uprn AS VARCHAR) AS uprn, entity_id FROM entities.location_golden
+        SELECT u.uprn, u.entity_id, {place}, list_sort(list_distinct(flatten(list(u.feeds)))) AS feeds
+        FROM (SELECT CAST(uprn AS VARCHAR) AS uprn, entity_id, [uprn_source] AS feeds FROM entities.location_golden
               UNION ALL
-              SELECT value, entity_id FROM entities.location_identifiers WHERE attribute = 'uprn') u
+              SELECT value, entity_id, feeds FROM entities.location_identifiers WHERE attribute = 'uprn') u
         JOIN entities.location_golden g USING (entity_id)
-        WHERE u.uprn IS NOT NULL ORDER BY u.uprn, u.entity_id""")
+        WHERE u.uprn IS NOT NULL GROUP BY ALL ORDER BY u.uprn, u.entity_id""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.location_words AS
-        SELECT DISTINCT word, entity_id
-        FROM (SELECT entity_id, unnest({_words('address')}) AS word FROM entities.location_golden
+        SELECT word, entity_id, list_sort(list_distinct(flatten(list(feeds)))) AS feeds
+        FROM (SELECT entity_id, unnest({_words('address')}) AS word, [address_source] AS feeds
+              FROM entities.location_golden
               UNION ALL
-              SELECT entity_id, unnest({_words("regexp_replace(value, ',[^,]*$', '')")}) FROM entities.location_addresses)
-        ORDER BY word, entity_id""")
+              SELECT entity_id, unnest({_words("regexp_replace(value, ',[^,]*$', '')")}), feeds
+              FROM entities.location_addresses)
+        GROUP BY word, entity_id ORDER BY word, entity_id""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.location_word_vocabulary AS
         SELECT word, count(*) AS places FROM {SCHEMA}.location_words GROUP BY word ORDER BY word""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.location_summaries AS
         SELECT g.entity_id, {place} FROM entities.location_golden g ORDER BY g.entity_id""")
-    for kind in KINDS:  # each 360 view as JSON text: one keyed read fetches a whole picture
+    for kind in KINDS:
+        # each entity's records (and a person's active warnings) per feed: what a reader who sees only
+        # some feeds may be told of counts and dates
+        warnings = ("""SELECT entity_id, w.feed, count(*) AS active_warnings
+                       FROM (SELECT entity_id, unnest(warnings) AS w FROM views.person_360) WHERE w.active GROUP BY ALL"""
+                    if kind == "person" else "SELECT NULL AS entity_id, NULL AS feed, 0 AS active_warnings LIMIT 0")
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {SCHEMA}.{kind}_feed_counts AS
+            SELECT entity_id, feed, coalesce(m.mentions, 0) AS mentions, m.first_seen, m.last_seen,
+                   coalesce(w.active_warnings, 0) AS active_warnings
+            FROM (SELECT entity_id, split_part(mention_id, '|', 1) AS feed, count(*) AS mentions,
+                         min(nullif(partition, {sql_literal(UNPARTITIONED)})) AS first_seen,
+                         max(nullif(partition, {sql_literal(UNPARTITIONED)})) AS last_seen
+                  FROM entities.{kind}_assignments GROUP BY ALL) m
+            FULL JOIN ({warnings}) w USING (entity_id, feed)
+            ORDER BY entity_id, feed""")
+        # each 360 view as JSON text: one keyed read fetches a whole picture
         con.execute(f"""
             CREATE OR REPLACE TABLE {SCHEMA}.{kind}_views AS
             SELECT entity_id, CAST(to_json(v) AS VARCHAR) AS view FROM views.{kind}_360 v ORDER BY entity_id""")
@@ -507,6 +544,9 @@ class PersonIndex:
         self.sounds = [s for _, s, _ in keys]
         self.roots = [set(r) | {k} for k, _, r in keys]
         self.forename_roots = dict(con.execute(f"SELECT forename, roots FROM {SCHEMA}.forename_roots").fetchall())
+        self.feed_sets = [frozenset(f) for (f,) in con.sql(
+            f"SELECT feeds FROM {SCHEMA}.feed_sets ORDER BY feed_set").fetchall()]
+        self._seen_sets: dict[frozenset[str], np.ndarray] = {}
         self.sound_number = {sound: n for n, sound in enumerate(sorted(set(self.sounds)))}
         self.sound_of = np.array([self.sound_number[s] for s in self.sounds], dtype=np.int32)
         self.first_letter = np.array([ord(k[0]) for k in self.keys], dtype=np.int32)
@@ -518,12 +558,13 @@ class PersonIndex:
         self.by_root = {root: np.array(numbers, dtype=np.int32) for root, numbers in by_root.items()}
         names = con.sql(f"""
             SELECT entity_no, coalesce(forename_no, -1) AS forename_no, coalesce(surname_no, -1) AS surname_no,
-                   coalesce(middle_no, -1) AS middle_no, coalesce(middle2_no, -1) AS middle2_no, name_mentions, name
+                   coalesce(middle_no, -1) AS middle_no, coalesce(middle2_no, -1) AS middle2_no, name_mentions,
+                   feed_set, name
             FROM {SCHEMA}.person_names ORDER BY surname_no NULLS FIRST, entity_no, forename_no""").to_arrow_table()
         column = {c: _array(names, c) for c in names.column_names if c != "name"}
         self.entity, self.forename, self.surname = column["entity_no"], column["forename_no"], column["surname_no"]
         self.middle = np.stack([column["middle_no"], column["middle2_no"]], axis=1)
-        self.name_mentions = column["name_mentions"]
+        self.name_mentions, self.name_feed_set = column["name_mentions"], column["feed_set"]
         self.name_text = names["name"].combine_chunks()
         self.forename_letter = np.where(self.forename >= 0, self.first_letter[np.maximum(self.forename, 0)], 0)
         self.surname_start = np.searchsorted(self.surname, np.arange(len(self.keys) + 1))
@@ -539,16 +580,29 @@ class PersonIndex:
         self.entity_mentions = _array(self.summaries, "mentions")
         entities = self.summaries.num_rows
         self.entity_start = np.searchsorted(self.entity, np.arange(entities + 1), sorter=self.by_entity)
-        dobs = con.sql(f"SELECT entity_no, CAST(dob - DATE '1970-01-01' AS INTEGER) AS day FROM {SCHEMA}.person_dobs "
-                       "ORDER BY entity_no, dob").to_arrow_table()
-        dob_entity, days = _array(dobs, "entity_no"), _array(dobs, "day")
+        dobs = con.sql(f"SELECT entity_no, CAST(dob - DATE '1970-01-01' AS INTEGER) AS day, feed_set "
+                       f"FROM {SCHEMA}.person_dobs ORDER BY entity_no, dob").to_arrow_table()
+        dob_entity, days, dob_set = _array(dobs, "entity_no"), _array(dobs, "day"), _array(dobs, "feed_set")
         dob_order = np.argsort(days, kind="stable")
-        self.dob_sorted, self.dob_entities = days[dob_order], dob_entity[dob_order]
-        # each entity's dates of birth (days since 1970; the first DOB_SLOTS of them), padded with NO_DOB
+        self.dob_sorted, self.dob_entities, self.dob_sorted_set = days[dob_order], dob_entity[dob_order], dob_set[dob_order]
+        # each entity's dates of birth (days since 1970; the first DOB_SLOTS of them), padded with NO_DOB,
+        # and the feed set of each
         self.dobs = np.full((entities, DOB_SLOTS), NO_DOB, dtype=np.int32)
+        self.dob_sets = np.zeros((entities, DOB_SLOTS), dtype=np.int32)
         slot = np.arange(len(dob_entity)) - np.searchsorted(dob_entity, dob_entity)  # rows are in entity order
         kept = slot < DOB_SLOTS
         self.dobs[dob_entity[kept], slot[kept]] = days[kept]
+        self.dob_sets[dob_entity[kept], slot[kept]] = dob_set[kept]
+
+    def seen_sets(self, feeds: Collection[str]) -> np.ndarray:
+        """Whether each feed set holds one of ``feeds``, by feed set number (kept per distinct ``feeds``)."""
+        key = frozenset(feeds)
+        seen = self._seen_sets.get(key)
+        if seen is None:
+            if len(self._seen_sets) > 64:
+                self._seen_sets.clear()
+            seen = self._seen_sets[key] = np.array([bool(s & key) for s in self.feed_sets] or [False])
+        return seen
 
     # -- scoring, per distinct name number ------------------------------------------------------------
 
@@ -610,8 +664,11 @@ class PersonIndex:
 
     # -- the search ---------------------------------------------------------------------------------
 
-    def search(self, name: PersonName, day: date | None, limit: int) -> list[tuple]:
-        """(entity_id, score, matched, *summary) of the best entities, best first."""
+    def search(self, name: PersonName, day: date | None, limit: int, feeds: Collection[str] | None = None
+               ) -> list[tuple]:
+        """(entity_id, score, matched, *summary) of the best entities, best first; with ``feeds``, only
+        names and dates of birth those feeds recorded count."""
+        seen = None if feeds is None else self.seen_sets(feeds)
         readings = name.readings()
         near = [self.surnames_near(surname) for _, surname in readings]
         slices = []
@@ -624,8 +681,13 @@ class PersonIndex:
         if day is not None:  # everyone known with the date, or with its day and month swapped
             for when in {day, _swapped(day)} - {None}:
                 lo, hi = np.searchsorted(self.dob_sorted, np.array([_days(when), _days(when) + 1], np.int32))
-                slices += [self.by_entity[self.entity_start[e]:self.entity_start[e + 1]] for e in self.dob_entities[lo:hi]]
+                known = self.dob_entities[lo:hi]
+                if seen is not None:
+                    known = known[seen[self.dob_sorted_set[lo:hi]]]
+                slices += [self.by_entity[self.entity_start[e]:self.entity_start[e + 1]] for e in known]
         rows = np.unique(np.concatenate(slices)) if slices else np.array([], dtype=np.int64)
+        if seen is not None:
+            rows = rows[seen[self.name_feed_set[rows]]]
         if not len(rows):
             return []
         surnames, surname_at = np.unique(self.surname[rows], return_inverse=True)
@@ -646,7 +708,13 @@ class PersonIndex:
         if not len(rows):
             return []
         entities = self.entity[rows]
-        dob_score = None if day is None else self._dob_scores(self.dobs[entities], day)
+        if day is None:
+            dob_score = None
+        else:
+            dobs = self.dobs[entities]
+            if seen is not None:
+                dobs = np.where(seen[self.dob_sets[entities]], dobs, NO_DOB)
+            dob_score = self._dob_scores(dobs, day)
         score = name_score if dob_score is None else 0.6 * name_score + 0.4 * dob_score
         # best row per entity (ties: the name given by more records), then the best entities
         order = np.lexsort((-self.name_mentions[rows], -score, entities))
@@ -726,13 +794,24 @@ def person_index(con: duckdb.DuckDBPyConnection, snapshot_id: str) -> PersonInde
     return index
 
 
+# a search table's rows recorded by the reader's feeds (parameters: the feeds or NULL, then them as a list)
+FROM_FEEDS = "(?::VARCHAR[] IS NULL OR list_has_any(feeds, ?::VARCHAR[]))"
+
+
+def _feed_params(feeds: Collection[str] | None) -> list:
+    """The two parameters of FROM_FEEDS."""
+    listed = None if feeds is None else sorted(feeds)
+    return [listed, listed or []]
+
+
 PERSON_SUMMARY = ("golden_name", "golden_dob", "pnc_id", "postcode", "mentions", "active_warnings")
 
 
 def search_person(con: duckdb.DuckDBPyConnection, name: str, dob: str | date | None = None, *,
-                  limit: int = DEFAULT_LIMIT, views: int = 1) -> SearchResult:
+                  limit: int = DEFAULT_LIMIT, views: int = 1, feeds: Collection[str] | None = None) -> SearchResult:
     """People by name (and date of birth), or by an identifier (PNC ID, CRO number, NI number, phone),
-    best first. ``con``: a published snapshot (``snapshot.open_published``)."""
+    best first. ``con``: a published snapshot (``snapshot.open_published``). ``feeds``: match only on
+    what these feeds recorded (a reader's need-to-know); all feeds when None."""
     started = time.perf_counter()
     text = _query_text(name, "person search")
     day = parse_dob(dob)
@@ -743,11 +822,11 @@ def search_person(con: duckdb.DuckDBPyConnection, name: str, dob: str | date | N
         attribute, value = identifier
         rows = _rows(con, f"""
             SELECT entity_id, 1.0 AS score, attribute || ' ' || value AS matched, {", ".join(PERSON_SUMMARY)}
-            FROM {SCHEMA}.person_identifiers WHERE value = ? AND attribute = ?
-            ORDER BY mentions DESC, entity_id LIMIT ?""", [value, attribute, limit])
+            FROM {SCHEMA}.person_identifiers WHERE value = ? AND attribute = ? AND {FROM_FEEDS}
+            ORDER BY mentions DESC, entity_id LIMIT ?""", [value, attribute, *_feed_params(feeds), limit])
         query = {"identifier": value, "dob": day}
     else:
-        rows = person_index(con, snapshot_id).search(parse_person_name(text), day, limit)
+        rows = person_index(con, snapshot_id).search(parse_person_name(text), day, limit, feeds)
         query = {"name": text, "dob": day}
     hits = [Hit(r[0], round(r[1], 4), r[2], dict(zip(PERSON_SUMMARY, r[3:]))) for r in rows]
     return _finish(con, "person", query, hits, views, started, snapshot_id)
@@ -757,7 +836,7 @@ VEHICLE_SUMMARY = ("current_registration", "make", "model", "colour", "mentions"
 
 
 def search_vehicle(con: duckdb.DuckDBPyConnection, registration: str, *, limit: int = DEFAULT_LIMIT,
-                   views: int = 1) -> SearchResult:
+                   views: int = 1, feeds: Collection[str] | None = None) -> SearchResult:
     """Vehicles recorded under the registration (normalised: upper case, letters and digits only): the
     vehicle whose registration it is first, then vehicles it was read or typed as."""
     started = time.perf_counter()
@@ -773,8 +852,8 @@ def search_vehicle(con: duckdb.DuckDBPyConnection, registration: str, *, limit: 
         SELECT entity_id, CASE WHEN current THEN 1.0 ELSE 0.9 END AS score,
                CASE WHEN current THEN 'registration ' ELSE 'recorded as ' END || registration AS matched,
                {", ".join(VEHICLE_SUMMARY)}
-        FROM {SCHEMA}.vehicle_registrations WHERE registration = ?
-        ORDER BY score DESC, mentions DESC, entity_id LIMIT ?""", [value, limit]).fetchall()
+        FROM {SCHEMA}.vehicle_registrations WHERE registration = ? AND {FROM_FEEDS}
+        ORDER BY score DESC, mentions DESC, entity_id LIMIT ?""", [value, *_feed_params(feeds), limit]).fetchall()
     hits = [Hit(r[0], r[1], r[2], dict(zip(VEHICLE_SUMMARY, r[3:]))) for r in rows]
     return _finish(con, "vehicle", {"registration": value}, hits, views, started, snapshot_id)
 
@@ -783,7 +862,7 @@ LOCATION_SUMMARY = ("address", "current_postcode", "current_uprn", "mentions")
 
 
 def search_location(con: duckdb.DuckDBPyConnection, text: str, *, limit: int = DEFAULT_LIMIT,
-                    views: int = 1) -> SearchResult:
+                    views: int = 1, feeds: Collection[str] | None = None) -> SearchResult:
     """Places by postcode, UPRN or address text (a postcode at the end of the text narrows it)."""
     started = time.perf_counter()
     text = _query_text(text, "location search")
@@ -795,19 +874,19 @@ def search_location(con: duckdb.DuckDBPyConnection, text: str, *, limit: int = D
         rows = con.execute(f"""
             SELECT entity_id, CASE WHEN current THEN 1.0 ELSE 0.9 END AS score,
                    CASE WHEN current THEN 'postcode ' ELSE 'recorded with postcode ' END || postcode, {columns}
-            FROM {SCHEMA}.location_postcodes WHERE postcode = ?
-            ORDER BY score DESC, address, entity_id LIMIT ?""", [postcode, limit]).fetchall()
+            FROM {SCHEMA}.location_postcodes WHERE postcode = ? AND {FROM_FEEDS}
+            ORDER BY score DESC, address, entity_id LIMIT ?""", [postcode, *_feed_params(feeds), limit]).fetchall()
         query = {"postcode": postcode}
     elif text.isdigit():
         if not is_valid_uprn(text):
             raise SearchError(f"{text!r}: a UPRN has at most 12 digits")
         uprn = str(int(text))
         rows = con.execute(f"""
-            SELECT entity_id, 1.0, 'uprn ' || uprn, {columns} FROM {SCHEMA}.location_uprns WHERE uprn = ?
-            ORDER BY entity_id LIMIT ?""", [uprn, limit]).fetchall()
+            SELECT entity_id, 1.0, 'uprn ' || uprn, {columns} FROM {SCHEMA}.location_uprns
+            WHERE uprn = ? AND {FROM_FEEDS} ORDER BY entity_id LIMIT ?""", [uprn, *_feed_params(feeds), limit]).fetchall()
         query = {"uprn": uprn}
     else:
-        rows, query = _address_rows(con, text, limit), {"address": text}
+        rows, query = _address_rows(con, text, limit, feeds), {"address": text}
     hits = [Hit(r[0], round(r[1], 4), r[2], dict(zip(LOCATION_SUMMARY, r[3:]))) for r in rows]
     return _finish(con, "location", query, hits, views, started, snapshot_id)
 
@@ -815,7 +894,8 @@ def search_location(con: duckdb.DuckDBPyConnection, text: str, *, limit: int = D
 _TRAILING_POSTCODE = re.compile(r"^(.*?)[\s,]+([A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2})$")
 
 
-def _address_rows(con: duckdb.DuckDBPyConnection, text: str, limit: int) -> list[tuple]:
+def _address_rows(con: duckdb.DuckDBPyConnection, text: str, limit: int, feeds: Collection[str] | None
+                  ) -> list[tuple]:
     if re.search(r"[^\w\s,.'’/&()\-]", text):
         raise SearchError(f"address {text!r}: only letters, digits, spaces and , . ' / & ( ) -")
     postcode = None
@@ -837,16 +917,19 @@ def _address_rows(con: duckdb.DuckDBPyConnection, text: str, limit: int) -> list
     if not variants:
         return []
     rarest = min(variants, key=lambda v: v[2])
-    lookup = " UNION ALL ".join(f"SELECT entity_id FROM {SCHEMA}.location_words WHERE word = $w{i}"
+    from_feeds = "($feeds::VARCHAR[] IS NULL OR list_has_any(feeds, $feed_list::VARCHAR[]))"
+    lookup = " UNION ALL ".join(f"SELECT entity_id FROM {SCHEMA}.location_words WHERE word = $w{i} AND {from_feeds}"
                                 for i in range(len(rarest[1])))
     params: dict[str, Any] = {f"w{i}": w for i, w in enumerate(rarest[1])}
     params.update(names=[w for w, _, _ in variants], forms=[f for _, f, _ in variants], numbers=numbers,
                   postcode=postcode, wanted=len(names))
+    params["feeds"], params["feed_list"] = _feed_params(feeds)
     # candidates hold a form of the rarest word; then every form of every word is checked on them
     return con.execute(f"""
         WITH candidates AS (SELECT DISTINCT entity_id FROM ({lookup})),
         held AS (
           SELECT w.entity_id, w.word FROM {SCHEMA}.location_words w SEMI JOIN candidates USING (entity_id)
+          WHERE {from_feeds}
         ),
         scored AS (
           SELECT c.entity_id,
@@ -876,6 +959,12 @@ def view(con: duckdb.DuckDBPyConnection, kind: str, entity_id: str) -> dict[str,
         raise SearchError(f"kind {kind!r}: one of {', '.join(KINDS)}")
     rows = _rows(con, f"SELECT view FROM {SCHEMA}.{kind}_views WHERE entity_id = ?", [entity_id])
     return json.loads(rows[0][0]) if rows else None
+
+
+def feed_records(con: duckdb.DuckDBPyConnection, kind: str, entity_id: str) -> list[tuple]:
+    """An entity's records per feed: (feed, records, first seen, last seen), by feed."""
+    return _rows(con, f"SELECT feed, mentions, first_seen, last_seen FROM {SCHEMA}.{kind}_feed_counts "
+                      "WHERE entity_id = ? ORDER BY feed", [entity_id])
 
 
 def _finish(con, kind: str, query: dict, hits: list[Hit], views: int, started: float,

@@ -184,14 +184,19 @@ class ViewFilter:
                              for kind in KINDS}
         # whether the role sees every feed (and any feed no declaration names): then nothing needs filtering
         self.sees_everything = all(bit & self.sees for bit in {*feed_bits.values(), UNKNOWN_FEED_BIT})
+        # else the feeds a search may match on: a name, date or number only a hidden feed holds finds nothing
+        self.visible_feeds = None if self.sees_everything else sorted(
+            f for f in set(feed_bits) | set(sources.feed_names) if self._feed_visible(f))
 
     def _feed_visible(self, feed: str | None) -> bool:
         return feed is None or bool(self.feed_bits.get(feed, UNKNOWN_FEED_BIT) & self.sees)
 
-    def view(self, kind: str, view: dict[str, Any]) -> dict[str, Any]:
+    def view(self, kind: str, view: dict[str, Any], records: list[tuple] = ()) -> dict[str, Any]:
         """The view as the role may see it: sections removed, items from hidden feeds dropped, fields
-        from hidden sources withheld, masks applied. ``withheld`` lists what was removed or emptied,
-        ``masked`` the fields the role sees masked wherever they appear."""
+        from hidden sources withheld, masks applied, counts made over what the role sees (``records``:
+        the entity's (feed, records, first seen, last seen), needed when the role does not see every
+        feed). ``withheld`` lists what was removed or emptied, ``masked`` the fields the role sees masked
+        wherever they appear."""
         sections = self.sections[kind]
         shown: dict[str, Any] = {}
         withheld: list[str] = []
@@ -224,15 +229,20 @@ class ViewFilter:
                 shown["feeds"] = [f for f in view["feeds"] if self._feed_visible(f)]
         self._mask_linked(kind, shown)
         if not self.sees_everything:
-            self._recount(view, shown, withheld)
+            self._recount(view, shown, withheld, records)
         shown["withheld"] = withheld
         shown["masked"] = sorted(self.role.masks)
         return shown
 
-    @staticmethod
-    def _recount(view: dict[str, Any], shown: dict[str, Any], withheld: list[str]) -> None:
-        """Counts of a view's lists, over the items the role sees: a total that counted hidden records
-        would tell of them."""
+    def _recount(self, view: dict[str, Any], shown: dict[str, Any], withheld: list[str], records: list[tuple]) -> None:
+        """Counts of a view's records and lists, over those the role sees: a total that counted hidden
+        records would tell of them."""
+        seen = [r for r in records if self._feed_visible(r[0])]
+        for key, value in (("mentions", sum(r[1] for r in seen)),
+                           ("first_seen", min((r[2] for r in seen if r[2]), default=None)),
+                           ("last_seen", max((r[3] for r in seen if r[3]), default=None))):
+            if key in shown:
+                shown[key] = value
         if "active_warnings" in shown and "warnings" in shown:
             shown["active_warnings"] = sum(1 for w in shown["warnings"] if w.get("active"))
         if "events_total" in shown and "event_counts" in shown:
@@ -256,6 +266,8 @@ class ViewFilter:
                 feeds = [f for f in item["feeds"] if self._feed_visible(f)]
                 if not feeds:
                     continue
+                if len(feeds) < len(item["feeds"]):  # its counts and dates include records of hidden feeds
+                    item = {**item, **{k: None for k in ITEM_COUNTS if k in item}}
                 item = {**item, "feeds": feeds}
             kept.append(self._mask_item(item))
         return kept
@@ -301,6 +313,8 @@ class ViewFilter:
         return shown
 
 
+# an item's figures over all its records: withheld when some of its feeds are hidden
+ITEM_COUNTS = ("mentions", "first_seen", "last_seen")
 # golden fields whose source is recorded under another field's name
 _SHARED_SOURCE = {"forename": "surname_source", "postcode": "address_source", "longitude": "latitude_source"}
 # lists of a view that link to other entities: (list, kind of the linked entity, id field)

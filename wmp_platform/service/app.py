@@ -48,6 +48,7 @@ from wmp_platform.search import (
     KINDS,
     MAX_QUERY_LENGTH,
     SearchError,
+    feed_records,
     json_default,
     parse_dob,
     search_location,
@@ -264,7 +265,7 @@ class Service:
         everything = rule.sees_everything
         # a role that may not see every hit asks for the deepest page allowed, so pages stay stable after filtering
         limit = page * page_size if everything else MAX_DEPTH
-        options = {"limit": limit, "views": 0}
+        options = {"limit": limit, "views": 0, "feeds": rule.visible_feeds}
         cursor = self.cursor(served)
         if kind == "person":
             result = search_person(cursor, text, dob, **options)
@@ -273,7 +274,7 @@ class Service:
         hits = result.hits
         sources = served.sources
         start = (page - 1) * page_size
-        fields, found = {}, len(hits)
+        fields, counts, found = {}, {}, len(hits)
         if everything:
             page_hits = hits[start:start + page_size]
         elif hits:
@@ -284,11 +285,14 @@ class Service:
             if page_hits:
                 fields = {f: sources.visible(kind, [], f, rule.sees, at)
                           for f in LINKED_FIELDS[kind] if f in page_hits[0].summary}
+                counts = {c: v for c, v in sources.visible_counts(kind, at, rule.sees).items()
+                          if c in page_hits[0].summary}
             found = len(shown)
         else:
             page_hits = []
         out = [{"entity_id": h.entity_id, "score": h.score, "matched": h.matched,
-                "summary": rule.summary(h.summary, {f: v[i] for f, v in fields.items()})}
+                "summary": rule.summary({**h.summary, **{c: v[i] for c, v in counts.items()}},
+                                        {f: v[i] for f, v in fields.items()})}
                for i, h in enumerate(page_hits)]
         body = {"kind": kind, "query": result.query, "snapshot_id": result.snapshot_id, "page": page,
                 "page_size": page_size, "more": found > start + page_size, "hits": out,
@@ -296,12 +300,14 @@ class Service:
         return body, [h["entity_id"] for h in out]
 
     def view(self, served: ServedSnapshot, rule: ViewFilter, kind: str, entity_id: str) -> tuple[dict[str, Any], list[str]]:
-        found = view(self.cursor(served), kind, entity_id)
+        cursor = self.cursor(served)
+        found = view(cursor, kind, entity_id)
         if found is None or not served.sources.entities_visible(kind, [entity_id], rule.sees)[0]:
             # an entity the role may not see is answered as one that does not exist
             raise Refused(404, f"no {kind} {entity_id} in snapshot {served.snapshot_id}")
+        records = () if rule.sees_everything else feed_records(cursor, kind, entity_id)
         return ({"kind": kind, "entity_id": entity_id, "snapshot_id": served.snapshot_id,
-                 "view": rule.view(kind, found)}, [entity_id])
+                 "view": rule.view(kind, found, records)}, [entity_id])
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from users.yaml (demo: demo-response-token, ...)")

@@ -23,9 +23,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from wmp_platform.search import SCHEMA
 from wmp_platform.service.access import (
     KINDS,
     LINKED_FIELDS,
+    SENSITIVITY_BIT,
     UNKNOWN_FEED_BIT,
     UNSOURCED_LISTS,
 )
@@ -36,13 +38,15 @@ from wmp_platform.storage import DataLayout
 log = logging.getLogger("wmp.service")
 POLL_SECONDS = 0.25
 # the hub tables that the feed-less lists of each kind of view are built from
+SENSITIVITY_BITS = tuple(SENSITIVITY_BIT.values())
+FEED_COUNTS = ("mentions", "active_warnings")  # per entity and feed, in the search index
 UNSOURCED_TABLES = {"person": ("pole_person_location", "pole_person_vehicle"), "vehicle": ("pole_person_vehicle",),
                     "location": ("pole_person_location",)}
 
 
 class SnapshotSources:
-    """Per kind: entity ids (sorted), the sensitivity bits of the feeds each entity appears in, and of
-    the feed each golden field came from."""
+    """Per kind: entity ids (sorted), the sensitivity bits of the feeds each entity appears in, of the
+    feed each golden field came from, and the entity's records per sensitivity; and every feed named."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, feed_bits: dict[str, int]):
         cases = " ".join(f"WHEN {sql_literal(feed)} THEN {bit}" for feed, bit in sorted(feed_bits.items()))
@@ -53,18 +57,30 @@ class SnapshotSources:
         self.ids: dict[str, np.ndarray] = {}
         self.feeds: dict[str, np.ndarray] = {}
         self.fields: dict[str, dict[str, np.ndarray]] = {}
+        # kind -> count (records, active warnings) -> (entities, sensitivities) array
+        self.counts: dict[str, dict[str, np.ndarray]] = {}
+        self.feed_names: set[str] = set()
         for kind in KINDS:
             columns = sorted(set(LINKED_FIELDS[kind].values()))
             source_bits = ", ".join(f"{bit(quote(c))} AS {quote(c)}" for c in columns)
+            per_bit = [f"{c}_{b}" for c in FEED_COUNTS for b in SENSITIVITY_BITS]
+            sums = ", ".join(f"sum({c}) FILTER (WHERE bit = {b}) AS {c}_{b}" for c in FEED_COUNTS for b in SENSITIVITY_BITS)
             table = con.sql(f"""
                 SELECT entity_id,
                        coalesce(list_aggregate(list_transform(feeds, lambda f: {bit('f')}), 'bit_or'), 0) AS feeds_bits,
-                       {source_bits}
-                FROM entities.{kind}_golden ORDER BY entity_id""").to_arrow_table()
+                       {source_bits}, {", ".join(f"coalesce({c}, 0) AS {c}" for c in per_bit)}
+                FROM entities.{kind}_golden
+                LEFT JOIN (SELECT entity_id, {sums}
+                           FROM (SELECT *, {bit('feed')} AS bit FROM {SCHEMA}.{kind}_feed_counts)
+                           GROUP BY entity_id) USING (entity_id)
+                ORDER BY entity_id""").to_arrow_table()
             self.ids[kind] = _fixed_width(table["entity_id"])
             self.feeds[kind] = np.asarray(table["feeds_bits"].to_numpy(zero_copy_only=False), dtype=np.uint8)
             self.fields[kind] = {c: np.asarray(table[c].to_numpy(zero_copy_only=False), dtype=np.uint8)
                                  for c in columns}
+            self.counts[kind] = {c: np.stack([table[f"{c}_{b}"].to_numpy().astype(np.int64) for b in SENSITIVITY_BITS],
+                                             axis=1) for c in FEED_COUNTS}
+            self.feed_names |= {f for (f,) in con.sql(f"SELECT DISTINCT feed FROM {SCHEMA}.{kind}_feed_counts").fetchall()}
 
     def positions(self, kind: str, ids: list[str | None]) -> np.ndarray:
         """Row of each id, -1 when unknown."""
@@ -83,6 +99,12 @@ class SnapshotSources:
         at = self.positions(kind, ids) if at is None else at
         bits = np.where(at >= 0, self.feeds[kind][at], UNKNOWN_FEED_BIT)
         return ((bits & sees) != 0).tolist()
+
+    def visible_counts(self, kind: str, at: np.ndarray, sees: int) -> dict[str, list[int]]:
+        """Each entity's records and active warnings in feeds the role sees (``at``: their ``positions``)."""
+        seen = np.array([bool(b & sees) for b in SENSITIVITY_BITS])
+        return {c: np.where(at >= 0, counts[np.maximum(at, 0)] @ seen, 0).tolist()
+                for c, counts in self.counts[kind].items()}
 
     def visible(self, kind: str, ids: list[str | None], field: str, sees: int, at: np.ndarray | None = None
                 ) -> list[bool]:
