@@ -299,10 +299,15 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                   FROM entities.{kind}_assignments GROUP BY ALL) m
             FULL JOIN ({warnings}) w USING (entity_id, feed)
             ORDER BY entity_id, feed""")
-        # each 360 view as JSON text: one keyed read fetches a whole picture
+        # each 360 view as JSON text, with the entity's records by feed: one keyed read fetches a whole picture
         con.execute(f"""
             CREATE OR REPLACE TABLE {SCHEMA}.{kind}_views AS
-            SELECT entity_id, CAST(to_json(v) AS VARCHAR) AS view FROM views.{kind}_360 v ORDER BY entity_id""")
+            SELECT entity_id, CAST(to_json(struct_insert(v, records_by_feed := coalesce(r.records, []))) AS VARCHAR) AS view
+            FROM views.{kind}_360 v
+            LEFT JOIN (SELECT entity_id, list({{'feed': feed, 'mentions': mentions, 'first_seen': first_seen,
+                                                'last_seen': last_seen}} ORDER BY feed) AS records
+                       FROM {SCHEMA}.{kind}_feed_counts GROUP BY entity_id) r USING (entity_id)
+            ORDER BY entity_id""")
     tables = [row[0] for row in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
         "ORDER BY table_name", [SCHEMA]).fetchall()]
@@ -959,12 +964,6 @@ def view(con: duckdb.DuckDBPyConnection, kind: str, entity_id: str) -> dict[str,
         raise SearchError(f"kind {kind!r}: one of {', '.join(KINDS)}")
     rows = _rows(con, f"SELECT view FROM {SCHEMA}.{kind}_views WHERE entity_id = ?", [entity_id])
     return json.loads(rows[0][0]) if rows else None
-
-
-def feed_records(con: duckdb.DuckDBPyConnection, kind: str, entity_id: str) -> list[tuple]:
-    """An entity's records per feed: (feed, records, first seen, last seen), by feed."""
-    return _rows(con, f"SELECT feed, mentions, first_seen, last_seen FROM {SCHEMA}.{kind}_feed_counts "
-                      "WHERE entity_id = ? ORDER BY feed", [entity_id])
 
 
 def _finish(con, kind: str, query: dict, hits: list[Hit], views: int, started: float,

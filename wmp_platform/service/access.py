@@ -191,12 +191,10 @@ class ViewFilter:
     def _feed_visible(self, feed: str | None) -> bool:
         return feed is None or bool(self.feed_bits.get(feed, UNKNOWN_FEED_BIT) & self.sees)
 
-    def view(self, kind: str, view: dict[str, Any], records: list[tuple] = ()) -> dict[str, Any]:
+    def view(self, kind: str, view: dict[str, Any]) -> dict[str, Any]:
         """The view as the role may see it: sections removed, items from hidden feeds dropped, fields
-        from hidden sources withheld, masks applied, counts made over what the role sees (``records``:
-        the entity's (feed, records, first seen, last seen), needed when the role does not see every
-        feed). ``withheld`` lists what was removed or emptied, ``masked`` the fields the role sees masked
-        wherever they appear."""
+        from hidden sources withheld, masks applied, counts made over what the role sees. ``withheld``
+        lists what was removed or emptied, ``masked`` the fields the role sees masked wherever they appear."""
         sections = self.sections[kind]
         shown: dict[str, Any] = {}
         withheld: list[str] = []
@@ -229,20 +227,22 @@ class ViewFilter:
                 shown["feeds"] = [f for f in view["feeds"] if self._feed_visible(f)]
         self._mask_linked(kind, shown)
         if not self.sees_everything:
-            self._recount(view, shown, withheld, records)
+            self._recount(view, shown, withheld)
         shown["withheld"] = withheld
         shown["masked"] = sorted(self.role.masks)
         return shown
 
-    def _recount(self, view: dict[str, Any], shown: dict[str, Any], withheld: list[str], records: list[tuple]) -> None:
+    @staticmethod
+    def _recount(view: dict[str, Any], shown: dict[str, Any], withheld: list[str]) -> None:
         """Counts of a view's records and lists, over those the role sees: a total that counted hidden
         records would tell of them."""
-        seen = [r for r in records if self._feed_visible(r[0])]
-        for key, value in (("mentions", sum(r[1] for r in seen)),
-                           ("first_seen", min((r[2] for r in seen if r[2]), default=None)),
-                           ("last_seen", max((r[3] for r in seen if r[3]), default=None))):
-            if key in shown:
-                shown[key] = value
+        if "records_by_feed" in shown:  # the entity's records per feed, those of hidden feeds already dropped
+            seen = shown["records_by_feed"]
+            for key, value in (("mentions", sum(r["mentions"] for r in seen)),
+                               ("first_seen", min((r["first_seen"] for r in seen if r["first_seen"]), default=None)),
+                               ("last_seen", max((r["last_seen"] for r in seen if r["last_seen"]), default=None))):
+                if key in shown:
+                    shown[key] = value
         if "active_warnings" in shown and "warnings" in shown:
             shown["active_warnings"] = sum(1 for w in shown["warnings"] if w.get("active"))
         if "events_total" in shown and "event_counts" in shown:

@@ -48,7 +48,6 @@ from wmp_platform.search import (
     KINDS,
     MAX_QUERY_LENGTH,
     SearchError,
-    feed_records,
     json_default,
     parse_dob,
     search_location,
@@ -300,14 +299,12 @@ class Service:
         return body, [h["entity_id"] for h in out]
 
     def view(self, served: ServedSnapshot, rule: ViewFilter, kind: str, entity_id: str) -> tuple[dict[str, Any], list[str]]:
-        cursor = self.cursor(served)
-        found = view(cursor, kind, entity_id)
+        found = view(self.cursor(served), kind, entity_id)
         if found is None or not served.sources.entities_visible(kind, [entity_id], rule.sees)[0]:
             # an entity the role may not see is answered as one that does not exist
             raise Refused(404, f"no {kind} {entity_id} in snapshot {served.snapshot_id}")
-        records = () if rule.sees_everything else feed_records(cursor, kind, entity_id)
         return ({"kind": kind, "entity_id": entity_id, "snapshot_id": served.snapshot_id,
-                 "view": rule.view(kind, found, records)}, [entity_id])
+                 "view": rule.view(kind, found)}, [entity_id])
 
 
 _bearer = HTTPBearer(auto_error=False, description="A token from users.yaml (demo: demo-response-token, ...)")

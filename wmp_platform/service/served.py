@@ -68,7 +68,7 @@ class SnapshotSources:
             table = con.sql(f"""
                 SELECT entity_id,
                        coalesce(list_aggregate(list_transform(feeds, lambda f: {bit('f')}), 'bit_or'), 0) AS feeds_bits,
-                       {source_bits}, {", ".join(f"coalesce({c}, 0) AS {c}" for c in per_bit)}
+                       {source_bits}, {", ".join(f"CAST(coalesce({c}, 0) AS BIGINT) AS {c}" for c in per_bit)}
                 FROM entities.{kind}_golden
                 LEFT JOIN (SELECT entity_id, {sums}
                            FROM (SELECT *, {bit('feed')} AS bit FROM {SCHEMA}.{kind}_feed_counts)
@@ -78,8 +78,8 @@ class SnapshotSources:
             self.feeds[kind] = np.asarray(table["feeds_bits"].to_numpy(zero_copy_only=False), dtype=np.uint8)
             self.fields[kind] = {c: np.asarray(table[c].to_numpy(zero_copy_only=False), dtype=np.uint8)
                                  for c in columns}
-            self.counts[kind] = {c: np.stack([table[f"{c}_{b}"].to_numpy().astype(np.int64) for b in SENSITIVITY_BITS],
-                                             axis=1) for c in FEED_COUNTS}
+            self.counts[kind] = {c: np.stack([table[f"{c}_{b}"].to_numpy() for b in SENSITIVITY_BITS], axis=1)
+                                 for c in FEED_COUNTS}
             self.feed_names |= {f for (f,) in con.sql(f"SELECT DISTINCT feed FROM {SCHEMA}.{kind}_feed_counts").fetchall()}
 
     def positions(self, kind: str, ids: list[str | None]) -> np.ndarray:
