@@ -156,6 +156,11 @@ def install_search_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 # --- the index -------------------------------------------------------------------------------
 
+def _all_feeds(column: str) -> str:
+    """SQL aggregating the lists of feeds in ``column``: every feed once, sorted."""
+    return f"list_sort(list_distinct(flatten(list({column}))))"
+
+
 def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Create the search tables in schema ``search`` of the connection's default catalog, which holds
     the hub (schema ``entities``), the 360 views (schema ``views``) and the platform's macros.
@@ -175,12 +180,12 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.unregister("_variant_pairs")
     # names as the hub keeps them (aliases), split into name keys: first the forename, last the surname;
     # a lone word is a surname unless the golden record has it as a forename and knows no surname
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _name_forms AS
         SELECT entity_id, arg_max(value, mentions) AS name, sum(mentions) AS name_mentions,
                CASE WHEN len(t) > 1 OR forename_only THEN t[1] END AS forename,
                CASE WHEN len(t) > 2 THEN t[2:-2] ELSE [] END AS middle,
-               CASE WHEN NOT forename_only THEN t[-1] END AS surname, list_sort(list_distinct(flatten(list(feeds)))) AS feeds
+               CASE WHEN NOT forename_only THEN t[-1] END AS surname, {_all_feeds("feeds")} AS feeds
         FROM (SELECT a.entity_id, a.value, a.mentions, a.feeds, wmp_name_tokens(a.value) AS t,
                      len(t) = 1 AND g.surname IS NULL AND wmp_name_key(g.forename) = t[1] AS forename_only
               FROM entities.person_aliases a LEFT JOIN entities.person_golden g USING (entity_id))
@@ -200,9 +205,9 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                concat_ws(' ', forename, middle_names, surname) AS golden_name, dob AS golden_dob, pnc_id, postcode,
                mentions, active_warnings
         FROM views.person_360 ORDER BY entity_no""")
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _person_dobs AS
-        SELECT entity_id, dob, list_sort(list_distinct(flatten(list(feeds)))) AS feeds
+        SELECT entity_id, dob, {_all_feeds("feeds")} AS feeds
         FROM (SELECT entity_id, TRY_CAST(value AS DATE) AS dob, feeds FROM entities.person_identifiers
               WHERE attribute = 'dob'
               UNION ALL SELECT entity_id, dob, [dob_source] FROM entities.person_golden)
@@ -240,7 +245,7 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.vehicle_registrations AS
         SELECT r.registration, r.entity_id, bool_or(r.current) AS current, g.registration AS current_registration,
-               g.make, g.model, g.colour, g.mentions, list_sort(list_distinct(flatten(list(r.feeds)))) AS feeds
+               g.make, g.model, g.colour, g.mentions, {_all_feeds("r.feeds")} AS feeds
         FROM (SELECT wmp_vrm(registration) AS registration, entity_id, true AS current, [registration_source] AS feeds
               FROM entities.vehicle_golden
               UNION ALL
@@ -252,7 +257,7 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.location_postcodes AS
         SELECT p.postcode, p.entity_id, bool_or(p.current) AS current, {place},
-               list_sort(list_distinct(flatten(list(p.feeds)))) AS feeds
+               {_all_feeds("p.feeds")} AS feeds
         FROM (SELECT wmp_postcode(postcode) AS postcode, entity_id, true AS current, [address_source] AS feeds
               FROM entities.location_golden
               UNION ALL
@@ -262,7 +267,7 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         WHERE wmp_valid_postcode(p.postcode) GROUP BY ALL ORDER BY p.postcode, p.entity_id""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.location_uprns AS
-        SELECT u.uprn, u.entity_id, {place}, list_sort(list_distinct(flatten(list(u.feeds)))) AS feeds
+        SELECT u.uprn, u.entity_id, {place}, {_all_feeds("u.feeds")} AS feeds
         FROM (SELECT CAST(uprn AS VARCHAR) AS uprn, entity_id, [uprn_source] AS feeds FROM entities.location_golden
               UNION ALL
               SELECT value, entity_id, feeds FROM entities.location_identifiers WHERE attribute = 'uprn') u
@@ -270,7 +275,7 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         WHERE u.uprn IS NOT NULL GROUP BY ALL ORDER BY u.uprn, u.entity_id""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.location_words AS
-        SELECT word, entity_id, list_sort(list_distinct(flatten(list(feeds)))) AS feeds
+        SELECT word, entity_id, {_all_feeds("feeds")} AS feeds
         FROM (SELECT entity_id, unnest({_words('address')}) AS word, [address_source] AS feeds
               FROM entities.location_golden
               UNION ALL
