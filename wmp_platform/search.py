@@ -179,17 +179,18 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         FROM _variant_pairs GROUP BY ALL ORDER BY forename""")
     con.unregister("_variant_pairs")
     # names as the hub keeps them (aliases), split into name keys: first the forename, last the surname;
-    # a lone word is a surname unless the golden record has it as a forename and knows no surname
-    con.execute(f"""
+    # a lone word is a surname unless the golden record has it as a forename and knows no surname; one row
+    # per set of feeds, so the spelling a row shows was recorded by the feeds it is kept for
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE _name_forms AS
         SELECT entity_id, arg_max(value, mentions) AS name, sum(mentions) AS name_mentions,
                CASE WHEN len(t) > 1 OR forename_only THEN t[1] END AS forename,
                CASE WHEN len(t) > 2 THEN t[2:-2] ELSE [] END AS middle,
-               CASE WHEN NOT forename_only THEN t[-1] END AS surname, {_all_feeds("feeds")} AS feeds
+               CASE WHEN NOT forename_only THEN t[-1] END AS surname, feeds
         FROM (SELECT a.entity_id, a.value, a.mentions, a.feeds, wmp_name_tokens(a.value) AS t,
                      len(t) = 1 AND g.surname IS NULL AND wmp_name_key(g.forename) = t[1] AS forename_only
               FROM entities.person_aliases a LEFT JOIN entities.person_golden g USING (entity_id))
-        WHERE len(t) > 0 GROUP BY entity_id, t, forename_only""")
+        WHERE len(t) > 0 GROUP BY entity_id, t, forename_only, feeds""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.name_keys AS
         WITH used AS (
@@ -244,7 +245,7 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         ORDER BY i.value, i.entity_id""")
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.vehicle_registrations AS
-        SELECT r.registration, r.entity_id, bool_or(r.current) AS current, g.registration AS current_registration,
+        SELECT r.registration, r.entity_id, r.current, g.registration AS current_registration,
                g.make, g.model, g.colour, g.mentions, {_all_feeds("r.feeds")} AS feeds
         FROM (SELECT wmp_vrm(registration) AS registration, entity_id, true AS current, [registration_source] AS feeds
               FROM entities.vehicle_golden
@@ -256,7 +257,7 @@ def build_search_index(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     place = "g.address, g.postcode AS current_postcode, g.uprn AS current_uprn, g.mentions"
     con.execute(f"""
         CREATE OR REPLACE TABLE {SCHEMA}.location_postcodes AS
-        SELECT p.postcode, p.entity_id, bool_or(p.current) AS current, {place},
+        SELECT p.postcode, p.entity_id, p.current, {place},
                {_all_feeds("p.feeds")} AS feeds
         FROM (SELECT wmp_postcode(postcode) AS postcode, entity_id, true AS current, [address_source] AS feeds
               FROM entities.location_golden
@@ -806,14 +807,19 @@ def person_index(con: duckdb.DuckDBPyConnection, snapshot_id: str) -> PersonInde
 
 def _keyed_rows(con: duckdb.DuckDBPyConnection, select: str, params: list, limit: int,
                 feeds: Collection[str] | None) -> list[tuple]:
-    """The first ``limit`` rows of a keyed look-up (``select`` ends with its ORDER BY and its last
-    column is the row's ``feeds``), without that column; with ``feeds``, only rows those feeds
-    recorded. They are kept here rather than by a list test in DuckDB's scan, which doubles the
-    look-up's time; a key has few rows."""
-    if feeds is None:
-        return [row[:-1] for row in _rows(con, f"{select} LIMIT ?", [*params, limit])]
-    allowed = set(feeds)
-    return [row[:-1] for row in _rows(con, select, params) if allowed.intersection(row[-1])][:limit]
+    """The best row of each entity, for the first ``limit`` entities, of a keyed look-up (``select``
+    starts with the entity id, ends with its ORDER BY, best first, and its last column is the row's
+    ``feeds``), without that column; with ``feeds``, only rows those feeds recorded. They are kept
+    here rather than by a list test in DuckDB's scan, which doubles the look-up's time; a key has
+    few rows."""
+    allowed = None if feeds is None else set(feeds)
+    best: dict[str, tuple] = {}
+    for row in _rows(con, select, params):
+        if (allowed is None or allowed.intersection(row[-1])) and row[0] not in best:
+            best[row[0]] = row[:-1]
+            if len(best) == limit:
+                break
+    return list(best.values())
 
 
 PERSON_SUMMARY = ("golden_name", "golden_dob", "pnc_id", "postcode", "mentions", "active_warnings")
@@ -930,6 +936,9 @@ def _address_rows(con: duckdb.DuckDBPyConnection, text: str, limit: int, feeds: 
         return []
     rarest = min(variants, key=lambda v: v[2])
     from_feeds = "true" if feeds is None else "list_has_any(feeds, $feeds)"
+    postcode_test = "p.current_postcode = $postcode" if feeds is None else f"""EXISTS (
+        SELECT 1 FROM {SCHEMA}.location_postcodes l
+        WHERE l.postcode = $postcode AND l.entity_id = s.entity_id AND list_has_any(l.feeds, $feeds))"""
     lookup = " UNION ALL ".join(f"SELECT entity_id FROM {SCHEMA}.location_words WHERE word = $w{i} AND {from_feeds}"
                                 for i in range(len(rarest[1])))
     params: dict[str, Any] = {f"w{i}": w for i, w in enumerate(rarest[1])}
@@ -955,7 +964,7 @@ def _address_rows(con: duckdb.DuckDBPyConnection, text: str, limit: int, feeds: 
             f"p.{c}" for c in LOCATION_SUMMARY)}
         FROM scored s JOIN {SCHEMA}.location_summaries p USING (entity_id)
         WHERE s.numbers_held = len($numbers) AND s.score >= 0.5
-          AND ($postcode IS NULL OR p.current_postcode = $postcode)
+          AND ($postcode IS NULL OR {postcode_test})
         ORDER BY s.score DESC, p.mentions DESC, s.entity_id LIMIT {int(limit)}""", params).fetchall()
 
 

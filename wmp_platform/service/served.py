@@ -139,6 +139,11 @@ class ServedSnapshot:
 
 def load_served(connection: duckdb.DuckDBPyConnection, feed_bits: dict[str, int], path: Path | None) -> ServedSnapshot:
     snapshot_id = connection.execute("SELECT snapshot_id FROM published.manifest").fetchall()[0][0]
+    held = {t for (t,) in connection.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = ?", [SCHEMA]).fetchall()}
+    if not {f"{kind}_feed_counts" for kind in KINDS} | {"feed_sets"} <= held:
+        raise SnapshotError(f"snapshot {snapshot_id} has no feeds in its search index (published by an older "
+                            "version): publish a new snapshot for the service to serve")
     unsourced = {}
     for kind in KINDS:
         feeds: set[str] = set()
