@@ -37,9 +37,9 @@ from wmp_platform.storage import DataLayout
 
 log = logging.getLogger("wmp.service")
 POLL_SECONDS = 0.25
-# the hub tables that the feed-less lists of each kind of view are built from
 SENSITIVITY_BITS = tuple(SENSITIVITY_BIT.values())
 FEED_COUNTS = ("mentions", "active_warnings")  # per entity and feed, in the search index
+# the hub tables that the feed-less lists of each kind of view are built from
 UNSOURCED_TABLES = {"person": ("pole_person_location", "pole_person_vehicle"), "vehicle": ("pole_person_vehicle",),
                     "location": ("pole_person_location",)}
 
