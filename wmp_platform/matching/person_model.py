@@ -662,10 +662,12 @@ def _collar_edges_sql(new: str | None) -> str:
     """Deterministic edges between mentions sharing a collar number: each to the earliest of its
     number, by (partition, mention_id) (a star keeps the edge count linear). With ``new``, only
     the edges of new mentions (a new partition comes after the existing ones, so the earliest
-    mention of a known number is an existing one)."""
+    mention of a known number is an existing one; a late partition's mention may be the earliest, and
+    then the existing mentions of its number are joined to it)."""
     evidence = (f"[{{'comparison': 'collar_number', 'level': 'same collar number (force-issued)',"
                 f" 'match_weight': {DETERMINISTIC_WEIGHT}}}]")
-    scope = "features_all" if new is None else new
+    scope = "" if new is None else (f"AND (m.mention_id IN (SELECT mention_id FROM {new}) "
+                                    f"OR a.anchor IN (SELECT mention_id FROM {new}))")
     return f"""
 WITH anchors AS (
   SELECT collar_number, arg_min(mention_id, (partition, mention_id)) AS anchor
@@ -673,8 +675,8 @@ WITH anchors AS (
 )
 SELECT least(m.mention_id, a.anchor) AS mention_id_l, greatest(m.mention_id, a.anchor) AS mention_id_r,
        1.0 AS match_probability, {DETERMINISTIC_WEIGHT} AS match_weight, {evidence} AS evidence, false AS {IDENTICAL}
-FROM {scope} m JOIN anchors a USING (collar_number)
-WHERE m.mention_id <> a.anchor"""
+FROM features_all m JOIN anchors a USING (collar_number)
+WHERE m.mention_id <> a.anchor {scope}"""
 
 
 def predict_person_pairs(
@@ -800,7 +802,9 @@ def _identical_edges(con: duckdb.DuckDBPyConnection, db_api, linker, model: dict
         SELECT unnest(g.members) AS mention_id, g.earliest
         FROM identical_groups g SEMI JOIN {twins.physical_name} t ON least(t.mention_id_l, t.mention_id_r) = g.earliest""")
     con.execute("DELETE FROM identical_copies WHERE mention_id = earliest")
-    scope = "" if only is None else f"WHERE c.mention_id IN (SELECT mention_id FROM {only})"
+    # edges with a record of ``only`` at either end: a late partition's record may be its group's earliest
+    scope = "" if only is None else (f"WHERE c.mention_id IN (SELECT mention_id FROM {only}) "
+                                     f"OR c.earliest IN (SELECT mention_id FROM {only})")
     return [f"""
 SELECT least(c.mention_id, c.earliest) AS mention_id_l, greatest(c.mention_id, c.earliest) AS mention_id_r,
        t.match_probability, t.match_weight, t.evidence, true AS {IDENTICAL}
