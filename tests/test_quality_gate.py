@@ -228,6 +228,19 @@ def test_great_expectations_validates_each_table_as_it_is(tmp_path):
     assert verdicts == [(True, 13, 1), (False, 2, 1), (True, 13, 1), (False, 2, 1)]
 
 
+def test_great_expectations_counts_later_copies_of_a_unique_value_as_the_quarantine_does(tmp_path):
+    """Three rows sharing a value in twenty: two later copies (10%), so uniqueness passes at a 12%
+    tolerance and fails at 8%, in both engines; a column with no value at all has no copy."""
+    path = tmp_path / "copies.parquet"
+    duckdb.execute(f"COPY (SELECT 'K' || i AS {RECORD_KEY}, 'f.csv' AS _source_file, i AS _row_number, "
+                   f"least(i, 18) AS x, NULL::VARCHAR AS empty FROM range(1, 21) AS t(i)) TO '{path}' (FORMAT parquet)")
+    for engine in ("great_expectations", "sql"):
+        verdict = [run_gate(path, [Rule("x_unique", "x", UNIQUE, {})], max_failure_rate=rate, engine=engine).results[0]
+                   for rate in (0.12, 0.08)]
+        assert [(r.passed, r.rows_failing) for r in verdict] == [(True, 2), (False, 2)], engine
+        assert run_gate(path, [Rule("empty_unique", "empty", UNIQUE, {})], engine=engine).results[0].passed
+
+
 def test_the_sql_engine_alone_gives_the_same_results(gate, staged, rules, layout, feed):
     alone = run_gate(staged, rules, layout.lake, personal_columns=personal_columns(feed), engine="sql")
     assert alone.results == gate.results and alone.failures.equals(gate.failures)
