@@ -264,24 +264,35 @@ def stage(
         + ", ".join(f"{quote(c.name + '__text')} AS {quote(c.name)}" for c in feed.columns)
         + f" FROM checked WHERE len({ISSUES}) > 0"
     )
-    staged_path = layout.partition_file(feed.name, "staged", partition)
+    outputs = {layout.partition_file(feed.name, "staged", partition): staged,
+               layout.partition_file(feed.name, "quarantine", partition): quarantined}
+    written: dict[Path, Path] = {}  # each output's temporary, put in place once the gate has its verdict
+
+    def write_outputs() -> None:
+        for path, query in outputs.items():
+            remove_stale_temporaries(path)
+            written[path] = temporary_sibling(path)
+            con.execute(f"COPY ({query}) TO {sql_literal(str(written[path]))} (FORMAT parquet, COMPRESSION zstd)")
+
     with connect() as con:
         to_run = _rules_to_run(con, feed, rules, layout)
         con.execute(f"CREATE TEMP TABLE checked AS {_gated_sql(feed, str(raw_path), to_run)}")
         _flag_and_quarantine(con, feed, to_run)
-        gate = _run_gate(con, feed, rules, layout, gate_engine) if rules else None
-        if gate:
-            results = gate_results_table(feed.name, partition, gate)
-            _write_parquet_atomically(
-                lambda path: pq.write_table(results, path), layout.partition_file(feed.name, "quality", partition)
-            )
-        for path, query in ((staged_path, staged), (layout.partition_file(feed.name, "quarantine", partition), quarantined)):
-            _write_parquet_atomically(
-                lambda temporary, query=query: con.execute(
-                    f"COPY ({query}) TO {sql_literal(str(temporary))} (FORMAT parquet, COMPRESSION zstd)"
-                ),
-                path,
-            )
+        try:
+            # the files are written while great-expectations validates; a gate that cannot decide leaves none
+            gate = _run_gate(con, feed, rules, layout, gate_engine, write_outputs) if rules else None
+            if gate is None:
+                write_outputs()
+            else:
+                results = gate_results_table(feed.name, partition, gate)
+                _write_parquet_atomically(
+                    lambda path: pq.write_table(results, path), layout.partition_file(feed.name, "quality", partition)
+                )
+            for path, temporary in written.items():
+                os.replace(temporary, path)
+        finally:
+            for temporary in written.values():
+                temporary.unlink(missing_ok=True)
         raw_rows, staged_rows = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE len({ISSUES}) = 0) FROM checked"
         ).fetchone()
@@ -356,15 +367,16 @@ def _rules_to_run(con, feed: FeedDeclaration, rules: list[Rule] | None, layout: 
     return to_run
 
 
-def _run_gate(con, feed: FeedDeclaration, rules: list[Rule], layout: DataLayout, engine: str):
-    """The quality gate's results over the typed rows, whose failing rules staging flagged."""
+def _run_gate(con, feed: FeedDeclaration, rules: list[Rule], layout: DataLayout, engine: str, meanwhile):
+    """The quality gate's results over the typed rows, whose failing rules staging flagged
+    (``meanwhile``: see ``run_gate``)."""
     from wmp_platform.quality import personal_columns, run_gate
 
     con.execute(f"CREATE OR REPLACE TEMP VIEW candidates AS SELECT * FROM checked WHERE {TYPED}")
     return run_gate(
         "candidates", rules, layout.lake, personal_columns=personal_columns(feed),
         max_failure_rate=feed.quality.max_failure_rate, min_failing_rows=feed.quality.min_failing_rows,
-        engine=engine, con=con, flagged=True,
+        engine=engine, con=con, flagged=True, meanwhile=meanwhile,
     )
 
 

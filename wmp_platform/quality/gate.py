@@ -21,7 +21,8 @@ yardstick the gate's benchmark measures it against.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -161,6 +162,7 @@ def run_gate(
     engine: Engine = "great_expectations",
     con=None,
     flagged: bool = False,
+    meanwhile: Callable[[], None] | None = None,
 ) -> GateResult:
     """Evaluate the rules over ``rows``: a Parquet file, or the name of a table or view in ``con``;
     ``flagged`` when it already has the ``_failed_rules`` column (``failed_rules_sql``), as
@@ -171,11 +173,15 @@ def run_gate(
     staged files under ``lake_dir`` and skipped while it has none. For uniqueness the first
     copy of each value (lowest source file and row number) passes, so quarantining the failures
     keeps exactly one. The sample masks the values of ``personal_columns``.
+
+    ``meanwhile``: more work on ``con`` (staging writes its files), done while great-expectations
+    validates in a thread of its own: GX spends most of its time in Python and DuckDB's work runs
+    without the interpreter lock, so the two overlap.
     """
     if con is None:
         with connect() as con:
             return run_gate(rows, rules, lake_dir, sample_size, personal_columns, max_failure_rate, min_failing_rows,
-                            engine, con, flagged)
+                            engine, con, flagged, meanwhile)
     source = f"read_parquet({sql_literal(str(rows))})" if isinstance(rows, Path) else quote(rows)
     to_run, skipped = resolve_rules(rules, lake_dir)
     present = {name for name, *_ in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
@@ -189,13 +195,27 @@ def run_gate(
         flag_later_copies(con, "gate_flagged", to_run)
         source = "gate_flagged"
     count = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]
-    failing = dict(con.sql(f"SELECT name, count(*) FROM (SELECT unnest({FAILED_RULES}) AS name FROM {source}) "
-                           "GROUP BY ALL").fetchall())
-    failures = con.sql(f"SELECT {', '.join(INDEX_COLUMNS)}, {FAILED_RULES} FROM {source} "
-                       f"WHERE len({FAILED_RULES}) > 0 ORDER BY {SOURCE_FILE}, {ROW_NUMBER}").to_arrow_table()
+    validation = None
+    if engine == "great_expectations" and count and to_run:
+        columns = ", ".join(quote(c) for c in dict.fromkeys(r.column for r, _ in to_run))
+        validation = _Validator.submit(con.sql(f"SELECT {columns} FROM {source}").to_arrow_table(),  # what the rules read
+                                       to_run, mostly=1 - max_failure_rate)
+    try:
+        failing = dict(con.sql(f"SELECT name, count(*) FROM (SELECT unnest({FAILED_RULES}) AS name FROM {source}) "
+                               "GROUP BY ALL").fetchall())
+        failures = con.sql(f"SELECT {', '.join(INDEX_COLUMNS)}, {FAILED_RULES} FROM {source} "
+                           f"WHERE len({FAILED_RULES}) > 0 ORDER BY {SOURCE_FILE}, {ROW_NUMBER}").to_arrow_table()
+        samples = {rule.name: _sample(con, source, rule, sample_size,
+                                      rule.column in personal_columns and rule.column not in INDEX_COLUMNS)
+                   for rule, _ in to_run if failing.get(rule.name)}
+        if meanwhile is not None:
+            meanwhile()
+    except BaseException:
+        if validation is not None:
+            wait([validation])  # nothing left running behind the error
+        raise
     verdicts = (
-        _validate(con, source, to_run, max_failure_rate, failing)
-        if engine == "great_expectations" and count and to_run
+        _verdicts(validation.result(), failing) if validation is not None
         else {rule.name: failing.get(rule.name, 0) <= max_failure_rate * count for rule, _ in to_run}
     )
     results = []
@@ -203,11 +223,10 @@ def run_gate(
         if rule.name in skipped:
             results.append(RuleResult(rule, skipped_reason=skipped[rule.name]))
             continue
-        masked = rule.column in personal_columns and rule.column not in INDEX_COLUMNS
         results.append(RuleResult(
             rule, rows_checked=count, rows_failing=failing.get(rule.name, 0),
             passed=verdicts[rule.name] or failing.get(rule.name, 0) < min_failing_rows,
-            sample=_sample(con, source, rule, sample_size, masked) if failing.get(rule.name) else [],
+            sample=samples.get(rule.name, []),
         ))
     return GateResult(count, results, failures)
 
@@ -281,6 +300,9 @@ def _fails(rule: Rule, kwargs: dict[str, Any]) -> str:
 
 # --- great-expectations --------------------------------------------------------------------
 
+_VALIDATION_THREAD = ThreadPoolExecutor(1, thread_name_prefix="great-expectations")  # one at a time: _Validator's lock
+
+
 class _Validator:
     """One great-expectations context and DuckDB data source per process, reused for every
     validation: building them costs more than validating a partition."""
@@ -314,6 +336,11 @@ class _Validator:
             if cls._instance is None:
                 cls._instance = cls()
             return cls._instance._validate(rows, rules, mostly)
+
+    @classmethod
+    def submit(cls, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], mostly: float) -> Future:
+        """``validate`` in a thread; its outcomes come with ``result()``."""
+        return _VALIDATION_THREAD.submit(cls.validate, rows, rules, mostly)
 
     def _replace_rows(self, rows: pa.Table | None) -> None:
         """Put ``rows`` in the table GX validates (None: drop it), through the connection GX
@@ -352,13 +379,10 @@ class _Validator:
             self._replace_rows(None)  # not held between partitions
 
 
-def _validate(con, source: str, rules: list[tuple[Rule, dict[str, Any]]], max_failure_rate: float,
-              failing: dict[str, int]) -> dict[str, bool]:
+def _verdicts(outcomes: list, failing: dict[str, int]) -> dict[str, bool]:
     """Rule name -> great-expectations' verdict; a rule GX fails must have failing rows in SQL."""
-    columns = ", ".join(quote(c) for c in dict.fromkeys(r.column for r, _ in rules))
-    rows = con.sql(f"SELECT {columns} FROM {source}").to_arrow_table()  # only what the rules read
     verdicts = {}
-    for outcome in _Validator.validate(rows, rules, mostly=1 - max_failure_rate):
+    for outcome in outcomes:
         name = outcome.expectation_config.meta["rule"]
         problem = _exception_message(outcome.exception_info)
         if problem:
