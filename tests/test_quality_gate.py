@@ -228,17 +228,44 @@ def test_great_expectations_validates_each_table_as_it_is(tmp_path):
     assert verdicts == [(True, 13, 1), (False, 2, 1), (True, 13, 1), (False, 2, 1)]
 
 
-def test_great_expectations_counts_later_copies_of_a_unique_value_as_the_quarantine_does(tmp_path):
-    """Three rows sharing a value in twenty: two later copies (10%), so uniqueness passes at a 12%
-    tolerance and fails at 8%, in both engines; a column with no value at all has no copy."""
+def test_great_expectations_counts_failures_against_the_tolerance_as_the_quarantine_does(tmp_path):
+    """The two engines give one verdict, the tolerance being a share of all the rows: three rows
+    sharing a value in twenty (two later copies, 10%) pass uniqueness at 12% and fail at 8%;
+    with ten of the twenty NULL (GX counts shares of the other ten) two copies still pass at 12%,
+    and two bad values among them pass a format rule at 12% and fail at 8%. A column with no
+    value at all has no copy."""
     path = tmp_path / "copies.parquet"
-    duckdb.execute(f"COPY (SELECT 'K' || i AS {RECORD_KEY}, 'f.csv' AS _source_file, i AS _row_number, "
-                   f"least(i, 18) AS x, NULL::VARCHAR AS empty FROM range(1, 21) AS t(i)) TO '{path}' (FORMAT parquet)")
+    duckdb.execute(f"""COPY (SELECT 'K' || i AS {RECORD_KEY}, 'f.csv' AS _source_file, i AS _row_number,
+                              least(i, 18) AS x, CASE WHEN i > 10 THEN least(i, 18) END AS sparse,
+                              CASE WHEN i > 10 THEN CASE WHEN i > 18 THEN 'bad' ELSE 'ok' END END AS code,
+                              NULL::VARCHAR AS empty
+                       FROM range(1, 21) AS t(i)) TO '{path}' (FORMAT parquet)""")
+    rules = [Rule("x_unique", "x", UNIQUE, {}), Rule("sparse_unique", "sparse", UNIQUE, {}),
+             Rule("code_ok", "code", "expect_column_values_to_be_in_set", {"value_set": ["ok"]})]
     for engine in ("great_expectations", "sql"):
-        verdict = [run_gate(path, [Rule("x_unique", "x", UNIQUE, {})], max_failure_rate=rate, engine=engine).results[0]
-                   for rate in (0.12, 0.08)]
-        assert [(r.passed, r.rows_failing) for r in verdict] == [(True, 2), (False, 2)], engine
+        lenient, strict = (run_gate(path, rules, max_failure_rate=rate, engine=engine) for rate in (0.12, 0.08))
+        for name in ("x_unique", "sparse_unique", "code_ok"):
+            assert (lenient.result(name).passed, strict.result(name).passed) == (True, False), (engine, name)
+            assert lenient.result(name).rows_failing == 2, (engine, name)
         assert run_gate(path, [Rule("empty_unique", "empty", UNIQUE, {})], engine=engine).results[0].passed
+
+
+def test_a_gate_that_cannot_decide_leaves_the_partition_as_it_was(feed, layout, rules, tmp_path):
+    """A rule great-expectations refuses (an argument it does not know) stops staging with an
+    error naming the rule; the partition's staged, quarantine and quality files stay those of the
+    last run, and no temporary file is left."""
+    gated = DataLayout(tmp_path)
+    shutil.copytree(layout.landing, gated.landing)
+    shutil.copytree(layout.lake / "gazetteer", gated.lake / "gazetteer")
+    ingest.load_raw(gated, feed, "2026-10-01")
+    ingest.stage(gated, feed, "2026-10-01", rules)
+    folders = [gated.layer_dir(feed.name, layer) for layer in ("staged", "quarantine", "quality")]
+    before = {path: path.read_bytes() for folder in folders for path in folder.iterdir()}
+    assert len(before) == 3
+    refused = Rule("grade_known", "grade", "expect_column_values_to_be_in_set", {"value_set": [1, 2], "value_sets": [3]})
+    with pytest.raises(GateError, match="grade_known.*value_sets"):
+        ingest.stage(gated, feed, "2026-10-01", [*rules, refused])
+    assert {path: path.read_bytes() for folder in folders for path in folder.iterdir()} == before
 
 
 def test_the_sql_engine_alone_gives_the_same_results(gate, staged, rules, layout, feed):

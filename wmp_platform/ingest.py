@@ -249,8 +249,10 @@ def stage(
 ) -> StageResult:
     """Type and normalise one raw partition into staged and quarantine, replacing both.
 
-    With rules, the typed rows pass the quality gate (great-expectations, in DuckDB) before
-    they are written: a row breaking an error rule goes to quarantine with the rule's name.
+    With rules, the typed rows pass the quality gate (great-expectations, in DuckDB): a row
+    breaking an error rule goes to quarantine with the rule's name. The files are written while
+    great-expectations validates and put in place, with the gate's results, only once it has
+    given its verdict: a gate that cannot decide leaves the partition as it was.
     """
     raw_path = layout.partition_file(feed.name, "raw", partition)
     if not raw_path.exists():
@@ -279,16 +281,15 @@ def stage(
         con.execute(f"CREATE TEMP TABLE checked AS {_gated_sql(feed, str(raw_path), to_run)}")
         _flag_and_quarantine(con, feed, to_run)
         try:
-            # the files are written while great-expectations validates; a gate that cannot decide leaves none
             gate = _run_gate(con, feed, rules, layout, gate_engine, write_outputs) if rules else None
-            if gate is None:
+            if not written:  # no gate to write them during
                 write_outputs()
-            else:
-                results = gate_results_table(feed.name, partition, gate)
-                _write_parquet_atomically(
-                    lambda path: pq.write_table(results, path), layout.partition_file(feed.name, "quality", partition)
-                )
-            for path, temporary in written.items():
+            if gate is not None:
+                quality = layout.partition_file(feed.name, "quality", partition)
+                remove_stale_temporaries(quality)
+                written[quality] = temporary_sibling(quality)
+                pq.write_table(gate_results_table(feed.name, partition, gate), written[quality])
+            for path, temporary in written.items():  # back to back: the partition's files of one run
                 os.replace(temporary, path)
         finally:
             for temporary in written.values():

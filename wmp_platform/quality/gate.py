@@ -6,7 +6,8 @@ Two engines evaluate every rule on the same rows:
   ``flag_later_copies``), names the rules each row breaks: the rows to quarantine (those breaking an error rule), the counts, and a sample
   for people to look at.
 - **great-expectations** validates the rows as an expectation suite, in-database (SQLAlchemy
-  through duckdb-engine), each expectation with ``mostly = 1 - max_failure_rate``, and gives
+  through duckdb-engine), each expectation asked to pass the share of the values it considers
+  that leaves at most ``max_failure_rate`` of all rows failing (``_least_share``), and gives
   the verdict shown in Dagster. A rule GX fails must have failing rows in SQL, or the gate
   stops (``GateError``): the two forms of a rule cannot drift apart unnoticed.
 
@@ -33,7 +34,7 @@ import pyarrow as pa
 
 from wmp_platform.ingest import RECORD_KEY, SOURCE_FILE, connect
 from wmp_platform.quality.references import VALUE, ensure_reference_table, reference_table_name
-from wmp_platform.quality.rules import BETWEEN, EXISTS_IN_FEED, IDENTIFIER_MACROS, IN_SET, UNIQUE, Rule
+from wmp_platform.quality.rules import BETWEEN, EXISTS_IN_FEED, IDENTIFIER_MACROS, IN_SET, NOT_NULL, UNIQUE, Rule
 from wmp_platform.readers import ROW_NUMBER
 from wmp_platform.sql import quote, sql_literal
 
@@ -200,7 +201,7 @@ def run_gate(
     if engine == "great_expectations" and count and to_run:
         columns = ", ".join(quote(c) for c in dict.fromkeys(r.column for r, _ in to_run))
         validation = _Validator.submit(con.sql(f"SELECT {columns} FROM {source}").to_arrow_table(),  # what the rules read
-                                       to_run, mostly=1 - max_failure_rate)
+                                       to_run, max_failure_rate)
     try:
         failing = dict(con.sql(f"SELECT name, count(*) FROM (SELECT unnest({FAILED_RULES}) AS name FROM {source}) "
                                "GROUP BY ALL").fetchall())
@@ -294,7 +295,7 @@ def _passes(rule: Rule, kwargs: dict[str, Any]) -> str:
 def _fails(rule: Rule, kwargs: dict[str, Any]) -> str:
     """SQL true for a row that breaks the (row-level) rule."""
     column = quote(rule.column)
-    if rule.expectation == "expect_column_values_to_not_be_null":
+    if rule.expectation == NOT_NULL:
         return f"{column} IS NULL"
     return f"{column} IS NOT NULL AND NOT coalesce({_passes(rule, kwargs)}, false)"
 
@@ -331,17 +332,17 @@ class _Validator:
             GATE_ROWS, query=f"SELECT * FROM {GATE_ROWS}").add_batch_definition_whole_table("all")
 
     @classmethod
-    def validate(cls, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], mostly: float) -> list:
+    def validate(cls, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], max_failure_rate: float) -> list:
         """Validate ``rows`` (Arrow) against the rules' expectations."""
         with cls._lock:
             if cls._instance is None:
                 cls._instance = cls()
-            return cls._instance._validate(rows, rules, mostly)
+            return cls._instance._validate(rows, rules, max_failure_rate)
 
     @classmethod
-    def submit(cls, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], mostly: float) -> Future:
+    def submit(cls, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], max_failure_rate: float) -> Future:
         """``validate`` in a thread; its outcomes come with ``result()``."""
-        return _VALIDATION_THREAD.submit(cls.validate, rows, rules, mostly)
+        return _VALIDATION_THREAD.submit(cls.validate, rows, rules, max_failure_rate)
 
     def _replace_rows(self, rows: pa.Table | None) -> None:
         """Put ``rows`` in the table GX validates (None: drop it), through the connection GX
@@ -358,26 +359,38 @@ class _Validator:
                     duckdb_connection.unregister("arrow_rows")
             connection.commit()
 
-    def _expectation(self, rule: Rule, kwargs: dict[str, Any], mostly: float, rows: pa.Table):
-        meta = {"rule": rule.name}
-        if rule.expectation == UNIQUE:
-            # Uniqueness as the share of distinct values among the non-null ones: one minus the share of
-            # later copies, which is what the SQL form quarantines, and an aggregate GX computes in the
-            # suite's one query (its own uniqueness expectation runs a query of its own, a third of the
-            # suite's time on a large partition). A column with no value has no copy.
-            least = mostly if rows.column(rule.column).null_count < rows.num_rows else 0
-            return self.expectation(UNIQUE_SHARE)(column=rule.column, min_value=least, meta=meta)
-        return self.expectation(rule.expectation)(column=rule.column, mostly=mostly, meta=meta, **kwargs)
+    def _expectation(self, rule: Rule, kwargs: dict[str, Any], max_failure_rate: float, rows: pa.Table):
+        meta, least = {"rule": rule.name}, _least_share(rule, max_failure_rate, rows)
+        try:
+            if rule.expectation == UNIQUE:
+                # Uniqueness as the share of distinct values among the non-null ones: one minus the share
+                # of later copies there, which the SQL form quarantines, and an aggregate GX computes in
+                # the suite's one query (its own uniqueness expectation runs a query of its own, a third
+                # of the suite's time on a large partition, and counts the first copy too).
+                return self.expectation(UNIQUE_SHARE)(column=rule.column, min_value=least, meta=meta)
+            return self.expectation(rule.expectation)(column=rule.column, mostly=least, meta=meta, **kwargs)
+        except Exception as error:  # GX checks an expectation's arguments when it is made
+            raise GateError(f"rule {rule.name!r}: great-expectations refuses {rule.expectation} with {kwargs}: "
+                            f"{error}") from error
 
-    def _validate(self, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], mostly: float) -> list:
+    def _validate(self, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], max_failure_rate: float) -> list:
+        suite = self.gx.ExpectationSuite(name="quality_gate", expectations=[
+            self._expectation(rule, kwargs, max_failure_rate, rows) for rule, kwargs in rules])
         self._replace_rows(rows)
         try:
-            suite = self.gx.ExpectationSuite(name="quality_gate", expectations=[
-                self._expectation(rule, kwargs, mostly, rows) for rule, kwargs in rules])
             # Batch.validate rather than a ValidationDefinition, which would also store the results.
             return self.batch_definition.get_batch().validate(suite, result_format="BOOLEAN_ONLY").results
         finally:
             self._replace_rows(None)  # not held between partitions
+
+
+def _least_share(rule: Rule, max_failure_rate: float, rows: pa.Table) -> float:
+    """The share of the values it considers that GX must find good for the SQL verdict to pass:
+    at most ``max_failure_rate`` of all the rows failing. GX counts shares of the non-null values
+    (of all rows for not-null), so the share is taken of that count; a column with no value
+    passes. The small margin keeps a count exactly at the tolerance passing despite rounding."""
+    considered = rows.num_rows - (0 if rule.expectation == NOT_NULL else rows.column(rule.column).null_count)
+    return max(0.0, 1 - max_failure_rate * rows.num_rows / considered - 1e-12) if considered else 0.0
 
 
 def _verdicts(outcomes: list, failing: dict[str, int]) -> dict[str, bool]:

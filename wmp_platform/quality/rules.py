@@ -19,6 +19,7 @@ CATEGORIES = ("keys", "identifiers", "dates", "coordinates", "reference_codes", 
 SEVERITIES = ("error", "warn")
 
 UNIQUE = "expect_column_values_to_be_unique"
+NOT_NULL = "expect_column_values_to_not_be_null"
 BETWEEN = "expect_column_values_to_be_between"
 IN_SET = "expect_column_values_to_be_in_set"
 EXISTS_IN_FEED = "expect_column_values_to_exist_in_parquet"  # the gate resolves the feed to its staged files
