@@ -268,13 +268,16 @@ def stage(
     )
     outputs = {layout.partition_file(feed.name, "staged", partition): staged,
                layout.partition_file(feed.name, "quarantine", partition): quarantined}
-    written: dict[Path, Path] = {}  # each output's temporary, put in place once the gate has its verdict
+    written: dict[Path, Path] = {}  # each file's temporary, put in place once the gate has its verdict
+
+    def temporary(path: Path) -> str:
+        remove_stale_temporaries(path)
+        written[path] = temporary_sibling(path)
+        return str(written[path])
 
     def write_outputs() -> None:
         for path, query in outputs.items():
-            remove_stale_temporaries(path)
-            written[path] = temporary_sibling(path)
-            con.execute(f"COPY ({query}) TO {sql_literal(str(written[path]))} (FORMAT parquet, COMPRESSION zstd)")
+            con.execute(f"COPY ({query}) TO {sql_literal(temporary(path))} (FORMAT parquet, COMPRESSION zstd)")
 
     with connect() as con:
         to_run = _rules_to_run(con, feed, rules, layout)
@@ -285,10 +288,8 @@ def stage(
             if not written:  # no gate to write them during
                 write_outputs()
             if gate is not None:
-                quality = layout.partition_file(feed.name, "quality", partition)
-                remove_stale_temporaries(quality)
-                written[quality] = temporary_sibling(quality)
-                pq.write_table(gate_results_table(feed.name, partition, gate), written[quality])
+                pq.write_table(gate_results_table(feed.name, partition, gate),
+                               temporary(layout.partition_file(feed.name, "quality", partition)))
             for path, temporary in written.items():  # back to back: the partition's files of one run
                 os.replace(temporary, path)
         finally:

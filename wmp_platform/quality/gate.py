@@ -22,7 +22,6 @@ yardstick the gate's benchmark measures it against.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -302,14 +301,13 @@ def _fails(rule: Rule, kwargs: dict[str, Any]) -> str:
 
 # --- great-expectations --------------------------------------------------------------------
 
-_VALIDATION_THREAD = ThreadPoolExecutor(1, thread_name_prefix="great-expectations")  # one at a time: _Validator's lock
+_VALIDATION_THREAD = ThreadPoolExecutor(1, thread_name_prefix="great-expectations")  # one thread: validations one at a time
 
 
 class _Validator:
     """One great-expectations context and DuckDB data source per process, reused for every
     validation: building them costs more than validating a partition."""
 
-    _lock = threading.Lock()
     _instance: _Validator | None = None
 
     def __init__(self) -> None:
@@ -332,17 +330,16 @@ class _Validator:
             GATE_ROWS, query=f"SELECT * FROM {GATE_ROWS}").add_batch_definition_whole_table("all")
 
     @classmethod
-    def validate(cls, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], max_failure_rate: float) -> list:
-        """Validate ``rows`` (Arrow) against the rules' expectations."""
-        with cls._lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance._validate(rows, rules, max_failure_rate)
+    def submit(cls, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], max_failure_rate: float) -> Future:
+        """Validate ``rows`` (Arrow) against the rules' expectations in the validation thread, where
+        validations run one at a time; the outcomes come with ``result()``."""
+        return _VALIDATION_THREAD.submit(cls._validate_once, rows, rules, max_failure_rate)
 
     @classmethod
-    def submit(cls, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], max_failure_rate: float) -> Future:
-        """``validate`` in a thread; its outcomes come with ``result()``."""
-        return _VALIDATION_THREAD.submit(cls.validate, rows, rules, max_failure_rate)
+    def _validate_once(cls, rows: pa.Table, rules: list[tuple[Rule, dict[str, Any]]], max_failure_rate: float) -> list:
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance._validate(rows, rules, max_failure_rate)
 
     def _replace_rows(self, rows: pa.Table | None) -> None:
         """Put ``rows`` in the table GX validates (None: drop it), through the connection GX
